@@ -1,0 +1,49 @@
+"""napari-n2v: Noise2Void denoising for napari, with a Qt-free engine.
+
+The public Python API is importable from here without pulling in Qt, napari or torch until it is used::
+
+    import napari_n2v as n2v
+
+    model = n2v.train(image, n2v.TrainConfig(axes="ZYX", steps=500))
+    denoised = n2v.predict(model, image, axes="ZYX")
+    model.save("nuclei.n2v.safetensors")
+    model = n2v.load_model("nuclei.n2v.safetensors")
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# Lazy attributes: importing the package stays cheap (no torch import until the API is used).
+_LAZY = {
+    "TrainConfig": "napari_n2v.core.config",
+    "PredictConfig": "napari_n2v.core.config",
+    "N2VError": "napari_n2v.core.errors",
+    "N2VModel": "napari_n2v.core.n2v_model",
+    "Trainer": "napari_n2v.core.training",
+    "TrainEvent": "napari_n2v.core.training",
+    "train": "napari_n2v.core.training",
+    "predict": "napari_n2v.core.prediction",
+    "predict_iter": "napari_n2v.core.prediction",
+    "load_model": "napari_n2v.core.model_io",
+}
+
+__all__ = ["__version__", *sorted(_LAZY)]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from napari_n2v.core.config import PredictConfig, TrainConfig
+    from napari_n2v.core.errors import N2VError
+    from napari_n2v.core.model_io import load_model
+    from napari_n2v.core.n2v_model import N2VModel
+    from napari_n2v.core.prediction import predict, predict_iter
+    from napari_n2v.core.training import Trainer, TrainEvent, train
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'napari_n2v' has no attribute {name!r}")

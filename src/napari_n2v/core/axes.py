@@ -1,0 +1,75 @@
+"""Axes strings over S, T, C, Z, Y, X: validation and moving data to canonical order.
+
+Canonical order is ``(S, C, Y, X)`` for 2D and ``(S, C, Z, Y, X)`` for 3D. ``S`` (samples) and ``T`` (time)
+both become the sample axis; if both are present they are merged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .errors import N2VError
+
+VALID = "STCZYX"
+
+
+def validate_axes(axes: str, shape: Sequence[int] | None = None) -> str:
+    """Return ``axes`` upper-cased after checking letters, duplicates, Y/X presence and (optionally) shape."""
+    if not isinstance(axes, str) or not axes:
+        raise N2VError("axes must be a non-empty string such as 'YX', 'ZYX' or 'TYX'.")
+    ax = axes.upper()
+    bad = sorted({a for a in ax if a not in VALID})
+    if bad:
+        raise N2VError(
+            f"axes {axes!r} contain unknown letter(s) {', '.join(bad)}; use only S, T, C, Z, Y, X "
+            "(S = samples, T = time, C = channels, Z = depth)."
+        )
+    dup = sorted({a for a in ax if ax.count(a) > 1})
+    if dup:
+        raise N2VError(
+            f"axes {axes!r} repeat the letter(s) {', '.join(dup)}; each axis may appear once."
+        )
+    if "Y" not in ax or "X" not in ax:
+        raise N2VError(f"axes {axes!r} must contain both Y and X.")
+    if shape is not None and len(shape) != len(ax):
+        raise N2VError(
+            f"axes {axes!r} name {len(ax)} dimension(s) but the image has {len(shape)} "
+            f"(shape {tuple(shape)}); give one letter per dimension."
+        )
+    return ax
+
+
+def canonical_order(axes: str) -> str:
+    """The canonical order of the letters present: 'SCYX' or 'SCZYX'."""
+    return "SC" + ("Z" if "Z" in axes else "") + "YX"
+
+
+def to_canonical(data: np.ndarray, axes: str) -> np.ndarray:
+    """Move ``data`` (numpy or dask) with ``axes`` to ``(S, C, [Z,] Y, X)``; returns a view where possible."""
+    ax = validate_axes(axes, data.shape)
+    # Fold T into S: put S then T first and reshape.
+    order = [ax.index(a) for a in "STCZYX" if a in ax]
+    data = data.transpose(order)
+    present = [a for a in "STCZYX" if a in ax]
+    shape = dict(zip(present, data.shape, strict=True))
+    s = shape.get("S", 1) * shape.get("T", 1)
+    c = shape.get("C", 1)
+    spatial = [shape[a] for a in "ZYX" if a in shape]
+    return data.reshape((s, c, *spatial))
+
+
+def from_canonical(data: np.ndarray, axes: str, shape: Sequence[int]) -> np.ndarray:
+    """Inverse of :func:`to_canonical`: back to ``axes`` order and the original ``shape``."""
+    ax = validate_axes(axes, shape)
+    present = [a for a in "STCZYX" if a in ax]
+    dims = dict(zip(ax, shape, strict=True))
+    data = data.reshape([dims[a] for a in present])
+    inverse = [present.index(a) for a in ax]
+    return data.transpose(inverse)
+
+
+def spatial_axes(axes: str) -> str:
+    """The spatial letters of ``axes`` in canonical order ('YX' or 'ZYX')."""
+    return ("Z" if "Z" in axes.upper() else "") + "YX"

@@ -1,0 +1,99 @@
+"""Device and numeric-precision policy: cuda > mps > cpu, bf16 where the hardware does it natively."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from .errors import N2VError
+
+
+def resolve_device(name: str | torch.device = "auto") -> torch.device:
+    """Turn ``'auto'``, ``'cpu'``, ``'cuda'``, ``'cuda:1'`` or ``'mps'`` into a usable device."""
+    if isinstance(name, torch.device):
+        return name
+    name = (name or "auto").lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError as err:
+        raise N2VError(
+            f"unknown device {name!r}: use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."
+        ) from err
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise N2VError(
+            "device 'cuda' was asked for but no CUDA GPU is available: use 'auto' or 'cpu'."
+        )
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise N2VError(
+            "device 'mps' was asked for but Apple MPS is not available: use 'auto' or 'cpu'."
+        )
+    return dev
+
+
+@lru_cache(maxsize=1)
+def cpu_has_bf16() -> bool:
+    """True when this CPU computes bf16 matrix products natively (AVX512-BF16 / AMX), so autocast pays."""
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype | None:
+    """The autocast dtype for ``precision`` on ``device``; None means plain fp32."""
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision == "fp16":
+        return torch.float16 if device.type in ("cuda", "mps") else torch.bfloat16
+    # auto
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu" and cpu_has_bf16():
+        return torch.bfloat16
+    return None
+
+
+def describe_device(name: str | torch.device = "auto", precision: str = "auto") -> str:
+    """A short label for a UI: 'CUDA: NVIDIA H100 (bf16)', 'Apple MPS', 'CPU (bf16)', 'CPU'."""
+    try:
+        dev = resolve_device(name)
+    except N2VError as err:
+        return f"unavailable: {err}"
+    dt = autocast_dtype(dev, precision)
+    suffix = (
+        f" ({str(dt).replace('torch.', '').replace('bfloat16', 'bf16').replace('float16', 'fp16')})"
+    )
+    suffix = suffix if dt is not None else ""
+    if dev.type == "cuda":
+        return f"CUDA: {torch.cuda.get_device_name(dev)}{suffix}"
+    if dev.type == "mps":
+        return "Apple MPS"
+    return f"CPU{suffix}"
+
+
+def default_batch_size(device: torch.device, is_3d: bool) -> int:
+    """Patches per step by device, from measurement: small batches are faster per patch on a CPU."""
+    if device.type == "cuda":
+        return 32 if is_3d else 128
+    if device.type == "mps":
+        return 8 if is_3d else 32
+    return 4 if is_3d else 16
+
+
+def seed_everything(seed: int | None) -> int:
+    """Seed torch (NumPy generators are seeded explicitly by callers); returns the seed used (a random one when ``seed`` is None)."""
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (2**31))
+    torch.manual_seed(seed)
+    return seed

@@ -1,0 +1,193 @@
+"""Blind-spot masking, the heart of Noise2Void. Vectorised torch, runs on the training device.
+
+For each patch, N pixels are drawn by stratified sampling (one per grid cell, so they never cluster); each
+is replaced by the value of a random neighbour (``uniform``, never the pixel itself) or by the median of its
+neighbourhood without the centre (``median``, N2V2). structN2V additionally overwrites a line of pixels
+through each masked pixel with values from random positions of the patch, and keeps the centre's
+replacement off that line (its noise is correlated along it). The loss is then taken at the N pixels only,
+against their original values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+
+def grid_shape(patch: Sequence[int], n: int) -> tuple[int, ...]:
+    """A grid with at least ``n`` cells, cells as close to cubic as the patch allows."""
+    total = math.prod(patch)
+    if n > total:
+        raise ValueError(f"cannot mask {n} pixels in a patch of {total}")
+    ratio = (n / total) ** (1 / len(patch))
+    g = [min(p, max(1, round(p * ratio))) for p in patch]
+    while math.prod(g) < n:  # grow the dimension whose cells are largest
+        d = max((i for i in range(len(g)) if g[i] < patch[i]), key=lambda i: patch[i] / g[i])
+        g[d] += 1
+    return tuple(g)
+
+
+def _unravel(flat: torch.Tensor, shape: Sequence[int]) -> torch.Tensor:
+    """Flat indices (...) -> multi-indices (..., D) in C order."""
+    out = []
+    for s in reversed(shape):
+        out.append(flat % s)
+        flat = torch.div(flat, s, rounding_mode="floor")
+    return torch.stack(out[::-1], dim=-1)
+
+
+def _ravel(idx: torch.Tensor, shape: Sequence[int]) -> torch.Tensor:
+    """Multi-indices (..., D) -> flat indices (...) in C order."""
+    flat = idx[..., 0]
+    for d in range(1, len(shape)):
+        flat = flat * shape[d] + idx[..., d]
+    return flat
+
+
+def stratified_coords(
+    batch: int, patch: Sequence[int], n: int, generator: torch.Generator, device: torch.device
+) -> torch.Tensor:
+    """``n`` distinct grid cells per patch, one uniform position in each.  Returns (B, N, D) int64.
+
+    Each cell is chosen with equal probability and positions are uniform inside the cell's continuous
+    extent, so every pixel of the patch is equally likely across draws.
+    """
+    g = grid_shape(patch, n)
+    cells = torch.rand(batch, math.prod(g), generator=generator, device=device).argsort(dim=1)[
+        :, :n
+    ]
+    cell_idx = _unravel(cells, g)  # (B, N, D)
+    u = torch.rand(batch, n, len(patch), generator=generator, device=device)
+    p = torch.tensor(patch, device=device)
+    coords = ((cell_idx + u) * (p / torch.tensor(g, device=device))).floor().long()
+    return torch.minimum(coords, p - 1)
+
+
+def allowed_offsets(
+    radius: Sequence[int], struct_dim: int | None = None, device: torch.device | None = None
+) -> torch.Tensor:
+    """All neighbour offsets in the box ``[-r, r]`` per dim, without the centre (and, for structN2V,
+    without the line through the centre along ``struct_dim``). Returns (K, D) int64."""
+    grids = torch.meshgrid(*[torch.arange(-r, r + 1) for r in radius], indexing="ij")
+    off = torch.stack([g.reshape(-1) for g in grids], dim=-1)
+    nonzero = off != 0
+    if struct_dim is not None:
+        nonzero[:, struct_dim] = False  # a point on the line differs from the centre only along it
+    keep = nonzero.any(dim=-1)
+    return off[keep].to(device)
+
+
+def _fold_into_patch(pos: torch.Tensor, centre: torch.Tensor, patch: torch.Tensor) -> torch.Tensor:
+    """Reflect out-of-patch neighbours through the centre, then clamp. With radius <= patch-1 per dim
+    this never lands on the centre (each offset's nonzero components stay nonzero)."""
+    out = (pos < 0) | (pos >= patch)
+    pos = torch.where(out, 2 * centre - pos, pos)
+    return torch.minimum(pos.clamp(min=0), patch - 1)
+
+
+def _gather(x: torch.Tensor, lin: torch.Tensor) -> torch.Tensor:
+    """x (B, C, *P), lin (B, ...) flat spatial indices -> (B, C, ...)."""
+    b, c = x.shape[:2]
+    flat = x.reshape(b, c, -1)
+    idx = lin.reshape(b, 1, -1).expand(b, c, -1)
+    return flat.gather(2, idx).reshape(b, c, *lin.shape[1:])
+
+
+@dataclass
+class MaskResult:
+    masked: torch.Tensor  # (B, C, *P) network input
+    coords: torch.Tensor  # (B, N, D) masked positions
+    targets: torch.Tensor  # (B, C, N) original values there
+
+
+class Masker:
+    """Applies N2V masking to batches of patches of one shape.
+
+    Parameters
+    ----------
+    patch
+        Spatial patch shape.
+    n_masked
+        Masked pixels per patch.
+    strategy
+        ``'uniform'`` (random neighbour, never itself) or ``'median'`` (N2V2).
+    radius
+        Neighbourhood radius (clipped to ``patch - 1`` per dimension).
+    struct_dim
+        Spatial dimension index (0-based within the patch) of the structN2V line, or None.
+    struct_span
+        Pixels masked on each side of the centre along ``struct_dim``.
+    """
+
+    def __init__(
+        self,
+        patch: Sequence[int],
+        n_masked: int,
+        strategy: str = "uniform",
+        radius: int = 5,
+        struct_dim: int | None = None,
+        struct_span: int = 2,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        self.patch = tuple(int(p) for p in patch)
+        self.n = int(n_masked)
+        self.strategy = strategy
+        self.device = torch.device(device)
+        self.struct_dim = struct_dim
+        self.struct_span = int(struct_span)
+        rad = [min(radius, p - 1) for p in self.patch]
+        self.offsets = allowed_offsets(rad, struct_dim, self.device)  # (K, D)
+        self._patch_t = torch.tensor(self.patch, device=self.device)
+        if struct_dim is not None:
+            t = torch.cat([torch.arange(-struct_span, 0), torch.arange(1, struct_span + 1)])
+            line = torch.zeros(len(t), len(self.patch), dtype=torch.long)
+            line[:, struct_dim] = t
+            self._line = line.to(self.device)  # (L, D)
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator) -> MaskResult:
+        """Mask a batch ``x`` of shape (B, C, *patch)."""
+        b = x.shape[0]
+        coords = stratified_coords(b, self.patch, self.n, generator, self.device)  # (B, N, D)
+        centre_lin = _ravel(coords, self.patch)  # (B, N)
+        targets = _gather(x, centre_lin)  # (B, C, N)
+        k = self.offsets.shape[0]
+        if self.strategy == "median":
+            pos = coords[:, :, None, :] + self.offsets[None, None]  # (B, N, K, D)
+            pos = _fold_into_patch(pos, coords[:, :, None, :], self._patch_t)
+            values = _gather(x, _ravel(pos, self.patch)).median(dim=-1).values  # (B, C, N)
+        else:
+            pick = torch.randint(0, k, (b, self.n), generator=generator, device=self.device)
+            pos = _fold_into_patch(coords + self.offsets[pick], coords, self._patch_t)
+            values = _gather(x, _ravel(pos, self.patch))  # (B, C, N)
+        c = x.shape[1]
+        flat = x.reshape(b, c, -1).clone()
+        if self.struct_dim is not None:
+            flat = self._struct(flat, x, coords, generator)
+        flat.scatter_(2, centre_lin[:, None, :].expand(b, c, -1), values)
+        return MaskResult(flat.reshape(x.shape), coords, targets)
+
+    def _struct(
+        self, flat: torch.Tensor, x: torch.Tensor, coords: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor:
+        """Overwrite the structN2V line through each masked pixel with values from random positions."""
+        b, c, n_px = flat.shape
+        pos = coords[:, :, None, :] + self._line[None, None]  # (B, N, L, D)
+        valid = ((pos >= 0) & (pos < self._patch_t)).all(dim=-1)  # (B, N, L)
+        lin = torch.where(
+            valid, _ravel(pos.clamp(min=0), self.patch), n_px
+        )  # invalid -> spare slot
+        src = torch.randint(0, n_px, lin.shape, generator=generator, device=self.device)
+        vals = _gather(x, src).reshape(b, c, -1)
+        padded = torch.cat([flat, flat.new_zeros(b, c, 1)], dim=2)
+        padded.scatter_(2, lin.reshape(b, 1, -1).expand(b, c, -1), vals)
+        return padded[:, :, :n_px]
+
+
+def masked_mse(pred: torch.Tensor, coords: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean squared error between ``pred`` (B, C, *P) at ``coords`` (B, N, D) and ``targets`` (B, C, N)."""
+    patch = pred.shape[2:]
+    values = _gather(pred, _ravel(coords, patch))
+    return torch.mean((values.float() - targets.float()) ** 2)

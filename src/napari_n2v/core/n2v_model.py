@@ -1,0 +1,73 @@
+"""A trained Noise2Void model: network + the config that built it + the normalisation it learned with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from torch import nn
+
+from .config import PredictConfig, TrainConfig
+from .model import halo
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+
+@dataclass
+class N2VModel:
+    """Everything needed to denoise new data the way the model was trained.
+
+    ``mean``/``std`` are per channel (shape (C,)) in the input's intensity units.
+    """
+
+    config: TrainConfig
+    network: nn.Module
+    mean: np.ndarray
+    std: np.ndarray
+    history: list[dict[str, Any]] = field(default_factory=list)
+    name: str = "n2v model"
+    steps_trained: int = 0
+
+    @property
+    def n_channels(self) -> int:
+        return int(self.mean.shape[0])
+
+    @property
+    def is_3d(self) -> bool:
+        return self.config.is_3d
+
+    @property
+    def axes(self) -> str:
+        return self.config.axes
+
+    @property
+    def halo(self) -> tuple[int, ...]:
+        return (halo(self.config),) * self.config.n_spatial
+
+    def predict(
+        self, image: ArrayLike, axes: str | None = None, config: PredictConfig | None = None
+    ) -> np.ndarray:
+        """Denoise ``image`` (see :func:`napari_n2v.core.prediction.predict`)."""
+        from .prediction import predict
+
+        return predict(self, image, axes, config)
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the model file; refuses to replace an existing file unless ``overwrite``."""
+        from .model_io import save_model
+
+        return save_model(self, path, overwrite=overwrite)
+
+    def describe(self) -> str:
+        """One line for a UI."""
+        c = self.config
+        kind = "N2V2" if c.n2v2 else "N2V"
+        struct = f", structN2V along {c.struct_axis}" if c.struct_axis else ""
+        ch = f"{self.n_channels} channel{'s' if self.n_channels > 1 else ''}"
+        return (
+            f"{'3D' if self.is_3d else '2D'} {kind}{struct}, {ch}, depth {c.depth}, {c.n_filters} filters, "
+            f"trained {self.steps_trained} steps"
+        )

@@ -1,0 +1,164 @@
+"""Tiled prediction: ``predict_iter`` yields progress per batch of tiles and returns the denoised array.
+
+The input is read tile by tile (numpy, dask or zarr) and written tile by tile into ``out`` (a numpy array by
+default, or any array with ``__setitem__`` such as a zarr array), so data larger than memory streams through.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from .config import PredictConfig
+from .data import check_dtype
+from .device import autocast_dtype, resolve_device
+from .errors import N2VError
+from .layout import Layout, guess_axes
+from .tiling import count_tiles, fit_tile, round_up, tile_grid
+
+if TYPE_CHECKING:
+    from .n2v_model import N2VModel
+
+DEFAULT_TILE_2D = (512, 512)
+DEFAULT_TILE_3D = (32, 128, 128)
+
+
+@dataclass(frozen=True)
+class PredictEvent:
+    done: int  # tiles done
+    total: int
+    eta_s: float | None
+
+
+def read_padded(image: Any, layout: Layout, sample: int, read: Sequence[slice]) -> np.ndarray:
+    """Block (C, *tile) of the image padded (reflect) at its far ends to the network's multiple."""
+    real = [slice(s.start, min(s.stop, n)) for s, n in zip(read, layout.spatial_shape, strict=True)]
+    block = layout.to_block(np.asarray(image[layout.index(sample, real)]))
+    extra = [s.stop - r.stop for s, r in zip(read, real, strict=True)]
+    if any(extra):
+        pads = [(0, 0)] + [(0, e) for e in extra]
+        mode = "reflect" if min(block.shape[1:]) > 1 else "edge"
+        block = np.pad(block, pads, mode=mode)
+    return block
+
+
+def _tta(net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Average over the 8 flips/rotations in the last two (Y, X) dims."""
+    acc = torch.zeros_like(x, dtype=torch.float32)
+    for k in range(4):
+        for flip in (False, True):
+            t = torch.rot90(x, k, dims=(-2, -1))
+            t = torch.flip(t, dims=(-1,)) if flip else t
+            y = net(t).float()
+            y = torch.flip(y, dims=(-1,)) if flip else y
+            acc += torch.rot90(y, -k, dims=(-2, -1))
+    return acc / 8
+
+
+def resolve_axes(model: N2VModel, shape: Sequence[int], axes: str | None, rgb: bool = False) -> str:
+    if axes is not None:
+        return axes
+    if len(model.axes) == len(shape):
+        return model.axes
+    return guess_axes(len(shape), model.is_3d, rgb)
+
+
+def predict_iter(
+    model: N2VModel,
+    image: Any,
+    axes: str | None = None,
+    config: PredictConfig | None = None,
+    *,
+    out: Any = None,
+) -> Generator[PredictEvent, None, Any]:
+    """Denoise ``image`` with ``model``; yields :class:`PredictEvent`, returns the result (float32,
+    same shape and axes as the input, in its intensity scale; ``out`` when given)."""
+    config = config or PredictConfig()
+    shape = tuple(image.shape)
+    check_dtype(image.dtype)
+    layout = Layout.create(resolve_axes(model, shape, axes), shape, model.is_3d)
+    if layout.n_channels != model.n_channels:
+        raise N2VError(
+            f"the model was trained on {model.n_channels} channel(s) but the image has "
+            f"{layout.n_channels} (axes {layout.axes!r}, shape {shape}): use a model trained on "
+            "this kind of data, or give the channel axis as 'C'."
+        )
+    if out is None:
+        out = np.empty(shape, dtype=np.float32)
+    elif tuple(out.shape) != shape:
+        raise N2VError(f"out has shape {tuple(out.shape)} but the image has {shape}.")
+    device = resolve_device(config.device)
+    m = 2**model.config.depth
+    n_sp = len(layout.spatial_letters)
+    for name, v in (("tile_shape", config.tile_shape), ("overlap", config.overlap)):
+        if v is not None and len(v) != n_sp:
+            raise N2VError(f"{name} {v} needs {n_sp} values ({', '.join(layout.spatial_letters)}).")
+    halo = tuple(round_up(o, m) for o in (config.overlap or model.halo))
+    padded = [round_up(n, m) for n in layout.spatial_shape]
+    default = DEFAULT_TILE_3D if model.is_3d else DEFAULT_TILE_2D
+    tile = fit_tile(padded, config.tile_shape or default, halo, m)
+    tiles = list(tile_grid(padded, tile, halo))
+    total = layout.n_samples * len(tiles)
+    assert total == layout.n_samples * count_tiles(padded, tile, halo)
+    batch = config.batch_size or (4 if device.type == "cuda" else 1)
+    mean = torch.as_tensor(model.mean, dtype=torch.float32, device=device).reshape(
+        1, -1, *[1] * len(tile)
+    )
+    std = torch.as_tensor(model.std, dtype=torch.float32, device=device).reshape(
+        1, -1, *[1] * len(tile)
+    )
+    net = model.network
+    was_training = net.training
+    net.to(device).eval()
+    fmt = (
+        torch.channels_last if len(tile) == 2 and device.type != "mps" else torch.contiguous_format
+    )
+    net.to(memory_format=fmt)
+    dt = autocast_dtype(device, config.precision)
+    amp = torch.autocast(device.type, dtype=dt) if dt is not None else nullcontext()
+    jobs = [(s, t) for s in range(layout.n_samples) for t in tiles]
+    t0, done = time.perf_counter(), 0
+    try:
+        for i in range(0, len(jobs), batch):
+            chunk = jobs[i : i + batch]
+            blocks = [read_padded(image, layout, s, t.read) for s, t in chunk]
+            x = torch.from_numpy(np.stack(blocks).astype(np.float32, copy=False)).to(device)
+            if not torch.isfinite(x).all():
+                raise N2VError(
+                    "the image contains NaN or infinite values: replace them (e.g. with 0) first."
+                )
+            x = ((x - mean) / std).contiguous(memory_format=fmt)
+            with torch.inference_mode(), amp:
+                y = _tta(net, x) if config.tta else net(x)
+            y = (y.float() * std + mean).cpu().numpy()
+            for (s, t), block in zip(chunk, y, strict=True):
+                out[layout.index(s, t.write)] = layout.from_block(block[(slice(None), *t.crop)])
+            done += len(chunk)
+            rate = done / (time.perf_counter() - t0)
+            yield PredictEvent(done, total, (total - done) / rate if rate > 0 else None)
+    finally:
+        net.train(was_training)
+    return out
+
+
+def predict(
+    model: N2VModel,
+    image: Any,
+    axes: str | None = None,
+    config: PredictConfig | None = None,
+    *,
+    out: Any = None,
+) -> Any:
+    """Denoise ``image`` and return the result (see :func:`predict_iter`)."""
+    gen = predict_iter(model, image, axes, config, out=out)
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value

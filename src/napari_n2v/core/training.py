@@ -1,0 +1,331 @@
+"""Noise2Void training as a generator of small events; cooperative stop; best model always kept.
+
+``Trainer.run()`` yields one :class:`TrainEvent` per optimiser step (plus :class:`PreviewEvent` /
+:class:`InfoEvent` when there is something to show) and returns the best model by validation loss.
+``train()`` drains it for scripts and the CLI.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+import time
+from collections.abc import Generator
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from .config import PredictConfig, TrainConfig
+from .data import PatchSampler
+from .device import (
+    autocast_dtype,
+    default_batch_size,
+    describe_device,
+    resolve_device,
+    seed_everything,
+)
+from .errors import N2VError
+from .masking import Masker, masked_mse
+from .model import build_unet
+from .n2v_model import N2VModel
+from .train_setup import TrainData, prepare_data
+
+
+@dataclass(frozen=True)
+class TrainEvent:
+    step: int
+    total_steps: int
+    epoch: int
+    train_loss: float
+    val_loss: float | None
+    best_val_loss: float | None
+    lr: float
+    patches_per_s: float
+    eta_s: float | None
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class PreviewEvent:
+    step: int
+    image: np.ndarray
+
+
+@dataclass(frozen=True)
+class InfoEvent:
+    message: str
+
+
+Event = TrainEvent | PreviewEvent | InfoEvent
+
+
+class Trainer:
+    """One training run. Construct on any thread (inputs are validated here), run ``run()`` in a worker.
+
+    Parameters
+    ----------
+    image
+        Array (numpy, dask, zarr) whose dimensions match ``config.axes``.
+    config
+        The run's settings.
+    val_image
+        Optional separate validation array (same axes); otherwise a held-out part of ``image``.
+    model
+        Continue training this model (its architecture and normalisation are kept).
+    name
+        Name of the resulting model.
+    """
+
+    def __init__(
+        self,
+        image: Any,
+        config: TrainConfig,
+        *,
+        val_image: Any = None,
+        model: N2VModel | None = None,
+        name: str | None = None,
+    ) -> None:
+        if model is not None:
+            if model.is_3d != config.is_3d:
+                raise N2VError(
+                    f"cannot continue a {'3D' if model.is_3d else '2D'} model on "
+                    f"{'3D' if config.is_3d else '2D'} training data (axes {config.axes!r})."
+                )
+            arch = {
+                k: getattr(model.config, k)
+                for k in ("depth", "n_filters", "kernel_size", "batch_norm", "n2v2")
+            }
+            config = config.replace(**arch)
+        self.config = config
+        self.data: TrainData = prepare_data(image, config, val_image=val_image, model=model)
+        self.device = resolve_device(config.device)
+        self.batch_size = config.batch_size or default_batch_size(self.device, config.is_3d)
+        self._base = model
+        self.name = name or (model.name if model else "n2v model")
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._preview: tuple[np.ndarray, str] | None = None
+        self._net: torch.nn.Module | None = None
+        self._best_state: dict[str, torch.Tensor] | None = None
+        self._best_val: float | None = None
+        self._history: list[dict[str, Any]] = []
+        self._steps_done = 0
+
+    # --- thread-safe controls ---------------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask ``run()`` to finish after the current step and return the best model so far."""
+        self._stop.set()
+
+    def request_preview(self, image: np.ndarray, axes: str) -> None:
+        """Ask for the current model's prediction of ``image`` (yielded as a PreviewEvent)."""
+        with self._lock:
+            self._preview = (np.asarray(image), axes)
+
+    # --- models -----------------------------------------------------------------------------------
+    def _wrap(self, net: torch.nn.Module) -> N2VModel:
+        base_steps = self._base.steps_trained if self._base else 0
+        return N2VModel(
+            config=self.config,
+            network=net,
+            mean=self.data.mean,
+            std=self.data.std,
+            history=list(self._history),
+            name=self.name,
+            steps_trained=base_steps + self._steps_done,
+        )
+
+    @property
+    def best_model(self) -> N2VModel | None:
+        """The best model so far by validation loss (a copy, safe to use while training goes on)."""
+        if self._best_state is None:
+            return None
+        net = build_unet(self.config, self.data.channels)
+        net.load_state_dict(self._best_state)
+        return self._wrap(net.eval())
+
+    @property
+    def current_model(self) -> N2VModel | None:
+        return self._wrap(self._net) if self._net is not None else None
+
+    # --- the loop ---------------------------------------------------------------------------------
+    def run(self) -> Generator[Event, None, N2VModel]:
+        cfg, dev, d = self.config, self.device, self.data
+        seed = seed_everything(cfg.seed)
+        rng = np.random.default_rng(seed)
+        gen = torch.Generator(device=dev).manual_seed(seed)
+        for msg in d.messages:
+            yield InfoEvent(msg)
+        yield InfoEvent(
+            f"training on {describe_device(dev, cfg.precision)}, batch {self.batch_size}, "
+            f"patch {d.patch}, {d.n_masked} masked pixels per patch"
+        )
+        net = copy.deepcopy(self._base.network) if self._base else build_unet(cfg, d.channels)
+        fmt = (
+            torch.channels_last if not cfg.is_3d and dev.type != "mps" else torch.contiguous_format
+        )
+        net = net.to(dev, memory_format=fmt).train()
+        self._net = net
+        opt = torch.optim.Adam(net.parameters(), lr=cfg.learning_rate)
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=10)
+        dt = autocast_dtype(dev, cfg.precision)
+        scaler = torch.amp.GradScaler(dev.type) if dt == torch.float16 else None
+        amp = (lambda: torch.autocast(dev.type, dtype=dt)) if dt is not None else nullcontext
+        sp = d.patch
+        masker = Masker(
+            sp,
+            d.n_masked,
+            cfg.resolved_strategy,
+            cfg.neighbor_radius,
+            d.struct_dim,
+            cfg.struct_span,
+            dev,
+        )
+        shape = (1, -1, *[1] * len(sp))
+        mean_t = torch.as_tensor(d.mean, device=dev).reshape(shape)
+        std_t = torch.as_tensor(d.std, device=dev).reshape(shape)
+        sampler = PatchSampler(d.data, d.train_region, sp, cfg.augment, rng)
+        val = self._make_val(d, sp, masker, mean_t, std_t, seed)
+        t_start = time.perf_counter()
+        rate = 0.0
+        for step in range(1, cfg.steps + 1):
+            if self._stop.is_set():
+                break
+            t0 = time.perf_counter()
+            x = torch.from_numpy(sampler.sample(self.batch_size)).to(dev, non_blocking=True)
+            mr = masker((x - mean_t) / std_t, gen)
+            with amp():
+                pred = net(mr.masked.contiguous(memory_format=fmt))
+            loss = masked_mse(pred, mr.coords, mr.targets)
+            opt.zero_grad(set_to_none=True)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
+            else:
+                loss.backward()
+                opt.step()
+            loss_v = float(loss.detach())
+            if not math.isfinite(loss_v):
+                raise N2VError(
+                    f"training diverged (the loss became {loss_v} at step {step}): lower the learning "
+                    f"rate (now {opt.param_groups[0]['lr']:g}). The best model so far is kept."
+                )
+            self._steps_done = step
+            inst = self.batch_size / max(time.perf_counter() - t0, 1e-9)
+            rate = inst if step <= 2 else 0.9 * rate + 0.1 * inst
+            val_loss = None
+            if step % cfg.steps_per_epoch == 0 or step == cfg.steps:
+                val_loss = self._validate(net, val, amp, fmt)
+                self._record(net, step, loss_v, val_loss)
+                sched.step(val_loss)
+            elapsed = time.perf_counter() - t_start
+            eta = (cfg.steps - step) * self.batch_size / rate if rate > 0 else None
+            yield TrainEvent(
+                step,
+                cfg.steps,
+                (step - 1) // cfg.steps_per_epoch + 1,
+                loss_v,
+                val_loss,
+                self._best_val,
+                opt.param_groups[0]["lr"],
+                rate,
+                eta,
+                elapsed,
+            )
+            with self._lock:
+                req, self._preview = self._preview, None
+            if req is not None:
+                yield PreviewEvent(
+                    step, self._wrap(net).predict(req[0], req[1], PredictConfig(device=str(dev)))
+                )
+        last = self._history[-1]["step"] if self._history else 0
+        if self._steps_done > last:  # stopped between validations: validate what we have
+            self._record(net, self._steps_done, float("nan"), self._validate(net, val, amp, fmt))
+        best = self.best_model
+        if best is None:
+            raise N2VError("training stopped before the first step: no model was trained.")
+        return best
+
+    def _make_val(
+        self,
+        d: TrainData,
+        sp: tuple[int, ...],
+        masker: Masker,
+        mean_t: torch.Tensor,
+        std_t: torch.Tensor,
+        seed: int,
+    ) -> list[Any]:
+        """A fixed set of masked validation patches (same every epoch, so losses are comparable)."""
+        vrng = np.random.default_rng(seed + 1)
+        vgen = torch.Generator(device=self.device).manual_seed(seed + 1)
+        sampler = PatchSampler(d.val_data, d.val_region, sp, False, vrng)
+        batches, left = [], self.config.val_patches
+        while left > 0:
+            n = min(left, self.batch_size)
+            x = torch.from_numpy(sampler.sample(n)).to(self.device)
+            batches.append(masker((x - mean_t) / std_t, vgen))
+            left -= n
+        return batches
+
+    @torch.no_grad()
+    def _validate(
+        self, net: torch.nn.Module, val: list[Any], amp: Any, fmt: torch.memory_format
+    ) -> float:
+        net.eval()
+        try:
+            total = 0.0
+            for mr in val:
+                with amp():
+                    pred = net(mr.masked.contiguous(memory_format=fmt))
+                total += float(masked_mse(pred, mr.coords, mr.targets)) * mr.masked.shape[0]
+            return total / sum(mr.masked.shape[0] for mr in val)
+        finally:
+            net.train()
+
+    def _record(self, net: torch.nn.Module, step: int, train_loss: float, val_loss: float) -> None:
+        self._history.append({"step": step, "train_loss": train_loss, "val_loss": val_loss})
+        if math.isfinite(val_loss) and (self._best_val is None or val_loss < self._best_val):
+            self._best_val = val_loss
+            self._best_state = {
+                k: v.detach().to("cpu", copy=True).contiguous() for k, v in net.state_dict().items()
+            }
+
+
+def train(
+    image: Any,
+    config: TrainConfig,
+    *,
+    val_image: Any = None,
+    model: N2VModel | None = None,
+    name: str | None = None,
+    progress: bool = False,
+) -> N2VModel:
+    """Train and return the best model; with ``progress`` a tqdm bar shows steps and losses."""
+    trainer = Trainer(image, config, val_image=val_image, model=model, name=name)
+    gen = trainer.run()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=config.steps, unit="step", dynamic_ncols=True)
+    try:
+        while True:
+            try:
+                ev = next(gen)
+            except StopIteration as stop:
+                return stop.value
+            if bar is not None and isinstance(ev, TrainEvent):
+                bar.update(1)
+                post = {"loss": f"{ev.train_loss:.4f}", "patch/s": f"{ev.patches_per_s:.0f}"}
+                if ev.best_val_loss is not None:
+                    post["val"] = f"{ev.best_val_loss:.4f}"
+                bar.set_postfix(post, refresh=False)
+            elif bar is not None and isinstance(ev, InfoEvent):
+                bar.write(ev.message)
+    finally:
+        if bar is not None:
+            bar.close()
