@@ -48,22 +48,34 @@ def _ravel(idx: torch.Tensor, shape: Sequence[int]) -> torch.Tensor:
 
 
 def stratified_coords(
-    batch: int, patch: Sequence[int], n: int, generator: torch.Generator, device: torch.device
+    batch: int,
+    patch: Sequence[int],
+    n: int,
+    generator: torch.Generator,
+    device: torch.device,
+    shift: bool = True,
 ) -> torch.Tensor:
     """``n`` distinct grid cells per patch, one uniform position in each.  Returns (B, N, D) int64.
 
-    Each cell is chosen with equal probability and positions are uniform inside the cell's continuous
-    extent, so every pixel of the patch is equally likely across draws.
+    Cells have integer bounds ``[floor(i*P/g), floor((i+1)*P/g))``, so the N positions are always
+    distinct. With ``shift`` the whole grid is rolled by a random cyclic offset per patch, which makes
+    every pixel exactly equally likely across draws even when ``g`` does not divide ``P``.
     """
     g = grid_shape(patch, n)
     cells = torch.rand(batch, math.prod(g), generator=generator, device=device).argsort(dim=1)[
         :, :n
     ]
     cell_idx = _unravel(cells, g)  # (B, N, D)
-    u = torch.rand(batch, n, len(patch), generator=generator, device=device)
     p = torch.tensor(patch, device=device)
-    coords = ((cell_idx + u) * (p / torch.tensor(g, device=device))).floor().long()
-    return torch.minimum(coords, p - 1)
+    gt = torch.tensor(g, device=device)
+    lo = torch.div(cell_idx * p, gt, rounding_mode="floor")
+    hi = torch.div((cell_idx + 1) * p, gt, rounding_mode="floor")
+    u = torch.rand(batch, n, len(patch), generator=generator, device=device)
+    coords = lo + (u * (hi - lo)).long()
+    if shift:
+        off = (torch.rand(batch, 1, len(patch), generator=generator, device=device) * p).long()
+        coords = (coords + off) % p
+    return coords
 
 
 def allowed_offsets(
@@ -153,24 +165,50 @@ class Masker:
         coords = stratified_coords(b, self.patch, self.n, generator, self.device)  # (B, N, D)
         centre_lin = _ravel(coords, self.patch)  # (B, N)
         targets = _gather(x, centre_lin)  # (B, C, N)
+        n_px = math.prod(self.patch)
+        # No masked pixel's original value may reach the input anywhere (it would leak through the
+        # neighbour that copies it): sources at masked positions are redrawn, or else set to 0 (the mean).
+        is_masked = torch.zeros(b, n_px, dtype=torch.bool, device=self.device)
+        is_masked.scatter_(1, centre_lin, True)
         k = self.offsets.shape[0]
         if self.strategy == "median":
             pos = coords[:, :, None, :] + self.offsets[None, None]  # (B, N, K, D)
-            pos = _fold_into_patch(pos, coords[:, :, None, :], self._patch_t)
-            values = _gather(x, _ravel(pos, self.patch)).median(dim=-1).values  # (B, C, N)
+            lin = _ravel(_fold_into_patch(pos, coords[:, :, None, :], self._patch_t), self.patch)
+            vals = _gather(x, lin)  # (B, C, N, K)
+            bad = is_masked.gather(1, lin.reshape(b, -1)).reshape(lin.shape)
+            vals = vals.masked_fill(bad[:, None], float("nan"))
+            values = vals.nanmedian(dim=-1).values.nan_to_num(0.0)  # (B, C, N)
         else:
             pick = torch.randint(0, k, (b, self.n), generator=generator, device=self.device)
-            pos = _fold_into_patch(coords + self.offsets[pick], coords, self._patch_t)
-            values = _gather(x, _ravel(pos, self.patch))  # (B, C, N)
+            lin = _ravel(
+                _fold_into_patch(coords + self.offsets[pick], coords, self._patch_t), self.patch
+            )
+            for _ in range(3):
+                bad = is_masked.gather(1, lin)
+                if not bad.any():
+                    break
+                pick = torch.randint(0, k, (b, self.n), generator=generator, device=self.device)
+                alt = _ravel(
+                    _fold_into_patch(coords + self.offsets[pick], coords, self._patch_t), self.patch
+                )
+                lin = torch.where(bad, alt, lin)
+            values = _gather(x, lin).masked_fill(
+                is_masked.gather(1, lin)[:, None], 0.0
+            )  # (B, C, N)
         c = x.shape[1]
         flat = x.reshape(b, c, -1).clone()
         if self.struct_dim is not None:
-            flat = self._struct(flat, x, coords, generator)
+            flat = self._struct(flat, x, coords, generator, is_masked)
         flat.scatter_(2, centre_lin[:, None, :].expand(b, c, -1), values)
         return MaskResult(flat.reshape(x.shape), coords, targets)
 
     def _struct(
-        self, flat: torch.Tensor, x: torch.Tensor, coords: torch.Tensor, generator: torch.Generator
+        self,
+        flat: torch.Tensor,
+        x: torch.Tensor,
+        coords: torch.Tensor,
+        generator: torch.Generator,
+        is_masked: torch.Tensor,
     ) -> torch.Tensor:
         """Overwrite the structN2V line through each masked pixel with values from random positions."""
         b, c, n_px = flat.shape
@@ -180,7 +218,10 @@ class Masker:
             valid, _ravel(pos.clamp(min=0), self.patch), n_px
         )  # invalid -> spare slot
         src = torch.randint(0, n_px, lin.shape, generator=generator, device=self.device)
-        vals = _gather(x, src).reshape(b, c, -1)
+        vals = _gather(x, src).masked_fill(
+            is_masked.gather(1, src.reshape(b, -1)).reshape(src.shape)[:, None], 0.0
+        )
+        vals = vals.reshape(b, c, -1)
         padded = torch.cat([flat, flat.new_zeros(b, c, 1)], dim=2)
         padded.scatter_(2, lin.reshape(b, 1, -1).expand(b, c, -1), vals)
         return padded[:, :, :n_px]

@@ -72,7 +72,7 @@ def _sniff(path: Path) -> str | None:
 
 def load_model(path: str | Path, device: str = "auto") -> N2VModel:
     """Load a model file written by :func:`save_model`. Never executes code from the file."""
-    from safetensors import SafetensorsError, safe_open
+    from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
 
     path = Path(path)
@@ -88,7 +88,7 @@ def load_model(path: str | Path, device: str = "auto") -> N2VModel:
         with safe_open(str(path), framework="pt") as f:
             meta: dict[str, Any] = f.metadata() or {}
         tensors = load_file(str(path), device="cpu")
-    except (SafetensorsError, OSError, ValueError, json.JSONDecodeError) as err:
+    except (SafetensorError, OSError, ValueError, json.JSONDecodeError) as err:
         raise N2VError(
             f"{path.name} is not a readable model file (corrupt or truncated?): {err}"
         ) from err

@@ -20,7 +20,7 @@ from .data import check_dtype
 from .device import autocast_dtype, resolve_device
 from .errors import N2VError
 from .layout import Layout, guess_axes
-from .tiling import count_tiles, fit_tile, round_up, tile_grid
+from .tiling import clip_to_image, fit_tile, round_up, tile_grid
 
 if TYPE_CHECKING:
     from .n2v_model import N2VModel
@@ -103,9 +103,9 @@ def predict_iter(
     padded = [round_up(n, m) for n in layout.spatial_shape]
     default = DEFAULT_TILE_3D if model.is_3d else DEFAULT_TILE_2D
     tile = fit_tile(padded, config.tile_shape or default, halo, m)
-    tiles = list(tile_grid(padded, tile, halo))
+    clipped = (clip_to_image(t, layout.spatial_shape) for t in tile_grid(padded, tile, halo))
+    tiles = [t for t in clipped if t is not None]
     total = layout.n_samples * len(tiles)
-    assert total == layout.n_samples * count_tiles(padded, tile, halo)
     batch = config.batch_size or (4 if device.type == "cuda" else 1)
     mean = torch.as_tensor(model.mean, dtype=torch.float32, device=device).reshape(
         1, -1, *[1] * len(tile)
@@ -120,7 +120,7 @@ def predict_iter(
         torch.channels_last if len(tile) == 2 and device.type != "mps" else torch.contiguous_format
     )
     net.to(memory_format=fmt)
-    dt = autocast_dtype(device, config.precision)
+    dt = autocast_dtype(device, config.precision, len(tile))
     amp = torch.autocast(device.type, dtype=dt) if dt is not None else nullcontext()
     jobs = [(s, t) for s in range(layout.n_samples) for t in tiles]
     t0, done = time.perf_counter(), 0

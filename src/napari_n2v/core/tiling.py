@@ -61,5 +61,17 @@ def tile_grid(padded: Sequence[int], tile: Sequence[int], halo: Sequence[int]) -
         yield Tile(read, write, crop)
 
 
+def clip_to_image(tile: Tile, shape: Sequence[int]) -> Tile | None:
+    """Clip the write region to the real (unpadded) image; None if the tile writes only padding."""
+    write, crop = [], []
+    for w, c, n in zip(tile.write, tile.crop, shape, strict=True):
+        hi = min(w.stop, n)
+        if hi <= w.start:
+            return None
+        write.append(slice(w.start, hi))
+        crop.append(slice(c.start, c.start + hi - w.start))
+    return Tile(tile.read, tuple(write), tuple(crop))
+
+
 def count_tiles(padded: Sequence[int], tile: Sequence[int], halo: Sequence[int]) -> int:
     return math.prod(len(_axis_tiles(n, t, h)) for n, t, h in zip(padded, tile, halo, strict=True))

@@ -160,7 +160,7 @@ class Trainer:
         for msg in d.messages:
             yield InfoEvent(msg)
         yield InfoEvent(
-            f"training on {describe_device(dev, cfg.precision)}, batch {self.batch_size}, "
+            f"training on {describe_device(dev, cfg.precision, cfg.n_spatial)}, batch {self.batch_size}, "
             f"patch {d.patch}, {d.n_masked} masked pixels per patch"
         )
         net = copy.deepcopy(self._base.network) if self._base else build_unet(cfg, d.channels)
@@ -171,7 +171,7 @@ class Trainer:
         self._net = net
         opt = torch.optim.Adam(net.parameters(), lr=cfg.learning_rate)
         sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=10)
-        dt = autocast_dtype(dev, cfg.precision)
+        dt = autocast_dtype(dev, cfg.precision, cfg.n_spatial)
         scaler = torch.amp.GradScaler(dev.type) if dt == torch.float16 else None
         amp = (lambda: torch.autocast(dev.type, dtype=dt)) if dt is not None else nullcontext
         sp = d.patch

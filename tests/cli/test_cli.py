@@ -1,0 +1,92 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_n2v.cli import main
+
+from ..conftest import blobs
+
+FAST = ["--steps", "3", "--patch", "16,16", "--batch", "2", "--seed", "0"]
+
+
+@pytest.fixture
+def image_tif(tmp_path):
+    path = tmp_path / "img.tif"
+    img = (blobs((3, 40, 36)) * 1000 + np.random.default_rng(0).normal(0, 50, (3, 40, 36))).astype(
+        np.uint16
+    )
+    tifffile.imwrite(path, img, metadata={"axes": "TYX"})
+    return path
+
+
+def test_train_then_predict(image_tif, tmp_path, capsys):
+    model = tmp_path / "m.n2v.safetensors"
+    assert main(["train", str(image_tif), "--out", str(model), *FAST]) == 0  # axes from the TIFF
+    assert model.exists()
+    out = tmp_path / "den.tif"
+    assert main(["predict", str(model), str(image_tif), "--out", str(out), "--tile", "32,32"]) == 0
+    with tifffile.TiffFile(out) as tif:
+        res = tif.series[0].asarray()
+        assert tif.series[0].axes[-2:] == "YX"
+    assert res.shape == (3, 40, 36) and res.dtype == np.float32
+    # zarr output streams tile by tile and holds the same values
+    zout = tmp_path / "den.zarr"
+    assert main(["predict", str(model), str(image_tif), "--out", str(zout), "--tile", "32,32"]) == 0
+    import zarr
+
+    np.testing.assert_allclose(zarr.open_array(str(zout), mode="r")[:], res, atol=1e-5)
+
+
+def test_never_overwrites_without_flag(image_tif, tmp_path, capsys):
+    model = tmp_path / "m.n2v.safetensors"
+    model.write_bytes(b"keep me")
+    assert main(["train", str(image_tif), "--out", str(model), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "already exists" in err and "--overwrite" in err and "Traceback" not in err
+    assert model.read_bytes() == b"keep me"
+    assert main(["train", str(image_tif), "--out", str(model), "--overwrite", *FAST]) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["--axes", "ZYXQ"], "unknown letter"),
+        (["--axes", "YX"], "name 2 dimension"),
+        (["--patch", "30,30"], "multiple of 4"),
+        (["--patch", "64,64", "--masked-pixels", "5000"], "too many"),
+    ],
+)
+def test_bad_input_one_line_exit_2(image_tif, tmp_path, capsys, args, match):
+    rc = main(
+        [
+            "train",
+            str(image_tif),
+            "--out",
+            str(tmp_path / "m.n2v.safetensors"),
+            "--steps",
+            "2",
+            *args,
+        ]
+    )
+    err = capsys.readouterr().err.strip()
+    assert rc == 2
+    assert err.startswith("error:") and match in err and len(err.splitlines()) == 1
+
+
+def test_bad_model_file_and_missing_image(image_tif, tmp_path, capsys):
+    evil = tmp_path / "evil.n2v.safetensors"
+    evil.write_bytes(b"\x80\x04\x95garbage")
+    assert main(["predict", str(evil), str(image_tif), "--out", str(tmp_path / "o.tif")]) == 2
+    assert "pickle" in capsys.readouterr().err
+    assert main(["train", str(tmp_path / "nope.tif"), "--out", str(tmp_path / "m")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_console_script_help():
+    res = subprocess.run(
+        [sys.executable, "-m", "napari_n2v.cli", "--help"], capture_output=True, text=True
+    )
+    assert res.returncode == 0 and "train" in res.stdout and "demo" in res.stdout
