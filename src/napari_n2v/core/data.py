@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
 from .errors import N2VError
 
@@ -128,22 +129,75 @@ class PatchSampler:
             raise N2VError(f"patch {self.patch} is larger than the region {region.shape()}.")
         self._room = np.array(room) + 1
 
-    def sample(self, batch: int) -> np.ndarray:
+    def _draw(self, batch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Sample indices, patch origins and augmentation ops (0..7: bit 0 flip X, 1 flip Y, 2 swap)."""
         rng, reg = self.rng, self.region
         s = rng.integers(reg.s0, reg.s1, size=batch)
         starts = (rng.random((batch, len(self.patch))) * self._room).astype(int)
         starts += np.array([sl.start for sl in reg.spatial])
         ops = rng.integers(0, 8, size=batch) if self.augment else np.zeros(batch, int)
+        if not self.rotate:
+            ops &= 3
+        return s, starts, ops
+
+    def sample(self, batch: int) -> np.ndarray:
+        s, starts, ops = self._draw(batch)
         out = np.empty((batch, self.data.shape[1], *self.patch), dtype=np.float32)
         for i in range(batch):
             idx = tuple(slice(a, a + p) for a, p in zip(starts[i], self.patch, strict=True))
-            p = self.data[(s[i], slice(None), *idx)]
+            key = (s[i], slice(None), *idx)
+            p = self.data[key]
             op = int(ops[i])
             if op & 1:
                 p = p[..., ::-1]
             if op & 2:
                 p = p[..., ::-1, :]
-            if op & 4 and self.rotate:
+            if op & 4:
                 p = np.swapaxes(p, -1, -2)
             out[i] = p
         return out
+
+
+class DevicePatchSampler(PatchSampler):
+    """The same patches as :class:`PatchSampler` (same ``rng`` draws), cut from a float32 copy of the
+    data kept on the training device: no host-to-device copy per step (used on GPUs when it fits)."""
+
+    def __init__(
+        self,
+        data: np.ndarray,
+        region: Region,
+        patch: Sequence[int],
+        augment: bool,
+        rng: np.random.Generator,
+        device: torch.device,
+    ) -> None:
+        super().__init__(data, region, patch, augment, rng)
+        self.device = device
+        self.tensor = torch.empty(data.shape, dtype=torch.float32, device=device)
+        for i in range(data.shape[0]):  # plane by plane: no full-size float copy on the host
+            self.tensor[i] = torch.from_numpy(np.asarray(data[i], dtype=np.float32))
+        self._ar = [torch.arange(p, device=device) for p in self.patch]
+
+    def sample(self, batch: int) -> torch.Tensor:  # type: ignore[override]
+        s, starts, ops = self._draw(batch)
+        dev = self.device
+        st = torch.from_numpy(starts).to(dev)
+        nd = len(self.patch)
+        idx: list[torch.Tensor] = [torch.from_numpy(s).to(dev).reshape(batch, *[1] * nd)]
+        for d in range(nd):
+            shape = [batch] + [1] * nd
+            shape[d + 1] = self.patch[d]
+            idx.append((st[:, d, None] + self._ar[d]).reshape(shape))
+        out = self.tensor.movedim(1, -1)[tuple(idx)]  # (B, *patch, C)
+        out = out.movedim(-1, 1)  # (B, C, *patch)
+        for op in np.unique(ops):
+            sel = torch.from_numpy(np.nonzero(ops == op)[0]).to(dev)
+            p = out[sel]
+            if op & 1:
+                p = p.flip(-1)
+            if op & 2:
+                p = p.flip(-2)
+            if op & 4:
+                p = p.transpose(-1, -2)
+            out[sel] = p
+        return out.contiguous()

@@ -48,7 +48,9 @@ def cpu_has_bf16() -> bool:
     return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
-def autocast_dtype(device: torch.device, precision: str = "auto", n_dim: int = 2) -> torch.dtype | None:
+def autocast_dtype(
+    device: torch.device, precision: str = "auto", n_dim: int = 2
+) -> torch.dtype | None:
     """The autocast dtype for ``precision`` on ``device``; None means plain fp32.
 
     On the CPU, 'auto' uses bf16 for 2D only: bf16 3D convolutions gave no speed-up here and their
@@ -68,7 +70,9 @@ def autocast_dtype(device: torch.device, precision: str = "auto", n_dim: int = 2
     return None
 
 
-def describe_device(name: str | torch.device = "auto", precision: str = "auto", n_dim: int = 2) -> str:
+def describe_device(
+    name: str | torch.device = "auto", precision: str = "auto", n_dim: int = 2
+) -> str:
     """A short label for a UI: 'CUDA: NVIDIA H100 (bf16)', 'Apple MPS', 'CPU (bf16)', 'CPU'."""
     try:
         dev = resolve_device(name)
@@ -96,8 +100,8 @@ def default_batch_size(device: torch.device, is_3d: bool) -> int:
 
 
 def seed_everything(seed: int | None) -> int:
-    """Seed torch (NumPy generators are seeded explicitly by callers); returns the seed used (a random one when ``seed`` is None)."""
+    """Seed torch (NumPy generators get the seed explicitly); returns it (a fresh one for None)."""
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (2**31))
+        seed = int(np.random.SeedSequence().generate_state(1)[0] % (2**31))
     torch.manual_seed(seed)
     return seed

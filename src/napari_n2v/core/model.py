@@ -47,7 +47,8 @@ class MaxBlurPool(nn.Module):
         x = F.pad(x, pad, mode="replicate")
         x = (F.max_pool3d if self.n_dim == 3 else F.max_pool2d)(x, 2, stride=1)
         conv = F.conv3d if self.n_dim == 3 else F.conv2d
-        return conv(x, self.kernel.to(x.dtype), stride=2, padding=1, groups=self.channels)
+        kernel: torch.Tensor = self.kernel  # type: ignore[assignment]
+        return conv(x, kernel.to(x.dtype), stride=2, padding=1, groups=self.channels)
 
 
 class UNet(nn.Module):

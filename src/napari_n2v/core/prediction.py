@@ -44,7 +44,7 @@ def read_padded(image: Any, layout: Layout, sample: int, read: Sequence[slice]) 
     if any(extra):
         pads = [(0, 0)] + [(0, e) for e in extra]
         mode = "reflect" if min(block.shape[1:]) > 1 else "edge"
-        block = np.pad(block, pads, mode=mode)
+        block = np.pad(block, pads, mode=mode)  # type: ignore[call-overload]
     return block
 
 
@@ -119,7 +119,7 @@ def predict_iter(
     fmt = (
         torch.channels_last if len(tile) == 2 and device.type != "mps" else torch.contiguous_format
     )
-    net.to(memory_format=fmt)
+    net.to(memory_format=fmt)  # type: ignore[call-overload]
     dt = autocast_dtype(device, config.precision, len(tile))
     amp = torch.autocast(device.type, dtype=dt) if dt is not None else nullcontext()
     jobs = [(s, t) for s in range(layout.n_samples) for t in tiles]
@@ -138,7 +138,8 @@ def predict_iter(
                 y = _tta(net, x) if config.tta else net(x)
             y = (y.float() * std + mean).cpu().numpy()
             for (s, t), block in zip(chunk, y, strict=True):
-                out[layout.index(s, t.write)] = layout.from_block(block[(slice(None), *t.crop)])
+                crop = (slice(None), *t.crop)
+                out[layout.index(s, t.write)] = layout.from_block(block[crop])
             done += len(chunk)
             rate = done / (time.perf_counter() - t0)
             yield PredictEvent(done, total, (total - done) / rate if rate > 0 else None)

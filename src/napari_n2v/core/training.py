@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .config import PredictConfig, TrainConfig
-from .data import PatchSampler
+from .data import DevicePatchSampler, PatchSampler
 from .device import (
     autocast_dtype,
     default_batch_size,
@@ -167,7 +167,7 @@ class Trainer:
         fmt = (
             torch.channels_last if not cfg.is_3d and dev.type != "mps" else torch.contiguous_format
         )
-        net = net.to(dev, memory_format=fmt).train()
+        net = net.to(dev, memory_format=fmt).train()  # type: ignore[call-overload]
         self._net = net
         opt = torch.optim.Adam(net.parameters(), lr=cfg.learning_rate)
         sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=10)
@@ -187,7 +187,7 @@ class Trainer:
         shape = (1, -1, *[1] * len(sp))
         mean_t = torch.as_tensor(d.mean, device=dev).reshape(shape)
         std_t = torch.as_tensor(d.std, device=dev).reshape(shape)
-        sampler = PatchSampler(d.data, d.train_region, sp, cfg.augment, rng)
+        sampler = self._sampler(rng)
         val = self._make_val(d, sp, masker, mean_t, std_t, seed)
         t_start = time.perf_counter()
         rate = 0.0
@@ -195,7 +195,12 @@ class Trainer:
             if self._stop.is_set():
                 break
             t0 = time.perf_counter()
-            x = torch.from_numpy(sampler.sample(self.batch_size)).to(dev, non_blocking=True)
+            cut = sampler.sample(self.batch_size)
+            x = (
+                cut
+                if isinstance(cut, torch.Tensor)
+                else torch.from_numpy(cut).to(dev, non_blocking=True)
+            )
             mr = masker((x - mean_t) / std_t, gen)
             with amp():
                 pred = net(mr.masked.contiguous(memory_format=fmt))
@@ -249,6 +254,17 @@ class Trainer:
         if best is None:
             raise N2VError("training stopped before the first step: no model was trained.")
         return best
+
+    def _sampler(self, rng: np.random.Generator) -> PatchSampler:
+        """On a GPU, keep the image on the device when it takes < 25% of free memory as float32."""
+        d, cfg = self.data, self.config
+        if self.device.type == "cuda":
+            free, _ = torch.cuda.mem_get_info(self.device)
+            if d.data.size * 4 < 0.25 * free:
+                return DevicePatchSampler(
+                    d.data, d.train_region, d.patch, cfg.augment, rng, self.device
+                )
+        return PatchSampler(d.data, d.train_region, d.patch, cfg.augment, rng)
 
     def _make_val(
         self,
