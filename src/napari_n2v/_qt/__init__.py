@@ -1,0 +1,1 @@
+"""The napari face of napari-n2v: dock widgets and the session's model registry (imports Qt)."""

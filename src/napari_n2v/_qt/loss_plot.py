@@ -1,0 +1,114 @@
+"""The live loss curve of a training run (pyqtgraph): training loss per step and validation loss."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+#: Weight of the newest step in the smoothed training curve (exponential moving average).
+SMOOTHING = 0.1
+#: Redraw at most this often (seconds); events can arrive faster than the eye needs.
+REDRAW_S = 0.1
+
+
+class LossPlot(QWidget):
+    """Training loss (raw steps, faint, and smoothed) and validation loss against the step.
+
+    Feed it with :meth:`add_train` / :meth:`add_val`; :meth:`clear` starts a new run.
+    The *log scale* check box toggles a logarithmic loss axis.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot = pg.PlotWidget(background=None)
+        self.plot.setMinimumHeight(160)
+        self.plot.setLabel("bottom", "step")
+        self.plot.setLabel("left", "loss")
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot.addLegend(offset=(-10, 10))
+        self._raw = self.plot.plot(pen=pg.mkPen((120, 160, 220, 90), width=1))
+        self._smooth = self.plot.plot(pen=pg.mkPen((90, 150, 255), width=2), name="train")
+        self._val = self.plot.plot(
+            pen=pg.mkPen((255, 160, 60), width=2),
+            symbol="o",
+            symbolSize=6,
+            symbolBrush=(255, 160, 60),
+            symbolPen=pg.mkPen((255, 160, 60)),
+            name="validation",
+        )
+        self.log_scale = QCheckBox("log scale")
+        self.log_scale.toggled.connect(lambda on: self.plot.setLogMode(y=on))
+        self.summary = QLabel("")
+        row = QHBoxLayout()
+        row.addWidget(self.summary, 1)
+        row.addWidget(self.log_scale)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.plot)
+        lay.addLayout(row)
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget all points (a new run starts)."""
+        self._steps: list[int] = []
+        self._train: list[float] = []
+        self._ema: list[float] = []
+        self._val_steps: list[int] = []
+        self._val_loss: list[float] = []
+        self._offset = 0
+        self._last_draw = 0.0
+        self.summary.setText("")
+        self.redraw()
+
+    def continue_run(self) -> None:
+        """Keep the curves; the next run's steps are drawn after the last step drawn so far."""
+        self._offset = self._steps[-1] if self._steps else 0
+
+    @property
+    def n_train_points(self) -> int:
+        """Number of training-loss points received."""
+        return len(self._train)
+
+    @property
+    def n_val_points(self) -> int:
+        """Number of validation-loss points received."""
+        return len(self._val_loss)
+
+    def add_train(self, step: int, loss: float) -> None:
+        """Add the training loss of ``step`` (1-based within the current run)."""
+        if not np.isfinite(loss):
+            return
+        self._steps.append(step + self._offset)
+        self._train.append(float(loss))
+        prev = self._ema[-1] if self._ema else float(loss)
+        self._ema.append(prev + SMOOTHING * (float(loss) - prev))
+        self._maybe_redraw()
+
+    def add_val(self, step: int, loss: float) -> None:
+        """Add the validation loss measured at ``step``."""
+        if not np.isfinite(loss):
+            return
+        self._val_steps.append(step + self._offset)
+        self._val_loss.append(float(loss))
+        self.redraw()
+
+    def _maybe_redraw(self) -> None:
+        now = time.monotonic()
+        if now - self._last_draw >= REDRAW_S:
+            self.redraw()
+
+    def redraw(self) -> None:
+        """Draw all points now."""
+        self._last_draw = time.monotonic()
+        self._raw.setData(self._steps, self._train)
+        self._smooth.setData(self._steps, self._ema)
+        self._val.setData(self._val_steps, self._val_loss)
+        parts = []
+        if self._ema:
+            parts.append(f"train {self._ema[-1]:.4g}")
+        if self._val_loss:
+            parts.append(f"validation {self._val_loss[-1]:.4g} (best {min(self._val_loss):.4g})")
+        self.summary.setText(" · ".join(parts))

@@ -1,0 +1,171 @@
+"""Live preview helpers: cut the slice the user is looking at, and show the answer in one layer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from napari.utils.notifications import show_warning
+from superqt.utils import create_worker
+
+if TYPE_CHECKING:  # pragma: no cover
+    import napari
+    from napari.layers import Image
+    from superqt.utils import GeneratorWorker
+
+    from napari_n2v.core.n2v_model import N2VModel
+    from napari_n2v.core.training import Trainer
+
+#: Planes sent around the current one when previewing a 3D model (enough context, still quick).
+PREVIEW_DEPTH = 8
+
+
+def preview_name(layer_name: str) -> str:
+    """Name of the one preview layer belonging to the layer called ``layer_name``."""
+    return f"{layer_name} (N2V preview)"
+
+
+def cut_slice(
+    data: Any, axes: str, index: Sequence[int], is_3d: bool
+) -> tuple[np.ndarray, str, int | None]:
+    """Cut the 2D view (plus a few planes of Z context for a 3D model) at ``index``.
+
+    Parameters
+    ----------
+    data
+        The layer's array (numpy, dask or zarr), one letter of ``axes`` per dimension.
+    axes
+        The training axes, e.g. ``'TYX'`` or ``'ZYXC'``.
+    index
+        Integer position of the current view in data coordinates, one per dimension.
+    is_3d
+        Whether the model is 3D (then ``PREVIEW_DEPTH`` planes around the current Z are kept).
+
+    Returns
+    -------
+    image : np.ndarray
+        The slice, as a numpy array.
+    slice_axes : str
+        Its axes (``axes`` without the letters that were indexed away).
+    z : int or None
+        For a 3D model, the position of the current plane inside the returned stack.
+    """
+    idx: list[Any] = []
+    kept = ""
+    z_at: int | None = None
+    for letter, size, i in zip(axes, data.shape, index, strict=True):
+        i = int(min(max(i, 0), size - 1))
+        if letter in "YXC":
+            idx.append(slice(None))
+            kept += letter
+        elif letter == "Z" and is_3d:
+            lo = max(0, min(i - PREVIEW_DEPTH // 2, size - PREVIEW_DEPTH))
+            hi = min(size, lo + PREVIEW_DEPTH)
+            idx.append(slice(lo, hi))
+            kept += letter
+            z_at = i - lo
+        else:
+            idx.append(i)
+    return np.asarray(data[tuple(idx)]), kept, z_at
+
+
+def to_display(image: np.ndarray, axes: str, z: int | None) -> np.ndarray:
+    """The 2D plane (``(Y, X)`` or ``(Y, X, C)``) of a preview answer in ``axes``."""
+    if "Z" in axes:
+        image = np.take(image, z or 0, axis=axes.index("Z"))
+        axes = axes.replace("Z", "")
+    order = [axes.index(a) for a in "YXC" if a in axes]
+    return np.transpose(image, order)
+
+
+def data_index(layer: Image, viewer: napari.Viewer) -> list[int]:
+    """The integer data position of what the viewer shows of ``layer``, one per data dimension."""
+    point = np.asarray(layer.world_to_data(viewer.dims.point), dtype=float)[-layer.ndim :]
+    pos = [round(float(p)) for p in point]
+    return pos + [0] * (1 if layer.rgb else 0)  # the RGB axis is not a napari dimension
+
+
+def show_preview(
+    viewer: napari.Viewer, source: Image, plane: np.ndarray, current: Image | None
+) -> Image:
+    """Put ``plane`` in the preview layer of ``source``, updating it in place when it exists.
+
+    Returns the preview layer (created on first use with the source's scale, colormap and contrast).
+    """
+    name = preview_name(source.name)
+    rgb = bool(source.rgb)
+    if rgb and np.issubdtype(source.dtype, np.integer):
+        info = np.iinfo(source.dtype)
+        plane = np.clip(plane, info.min, info.max).astype(source.dtype)
+    if current is None or current not in viewer.layers:
+        current = next((ly for ly in viewer.layers if ly.name == name), None)
+    if current is not None and current.data.shape == plane.shape:
+        current.data = plane
+        current.name = name
+        return current
+    if current is not None:  # shape changed (another slice size, another layer): start afresh
+        viewer.layers.remove(current)
+    kwargs: dict[str, Any] = {
+        "name": name,
+        "rgb": rgb,
+        "scale": tuple(source.scale[-2:]),  # a layer's ndim excludes the RGB axis
+        "translate": tuple(source.translate[-2:]),
+    }
+    if not rgb:
+        kwargs["contrast_limits"] = tuple(source.contrast_limits)
+        kwargs["colormap"] = source.colormap.name
+    return viewer.add_image(plane, **kwargs)
+
+
+class LivePreview:
+    """The live preview of one training run: cuts the viewed slice and shows the model's answer.
+
+    Main thread only. The preview layer is created once and then updated in place.
+    """
+
+    def __init__(self, viewer: napari.Viewer) -> None:
+        self.viewer = viewer
+        self.source: Image | None = None
+        self.layer: Image | None = None
+        self._axes = "YX"
+        self._is_3d = False
+        self._key: tuple[str, int | None] = ("YX", None)
+
+    def set_source(self, source: Image, axes: str, is_3d: bool) -> None:
+        """Preview ``source`` (whose data has ``axes``) for a 2D or 3D model."""
+        self.source, self._axes, self._is_3d = source, axes, is_3d
+
+    def cut(self) -> tuple[np.ndarray, str] | None:
+        """The slice to denoise now and its axes, or None when the source layer is gone."""
+        src = self.source
+        if src is None or src not in self.viewer.layers:
+            return None
+        data = src.data[0] if src.multiscale else src.data
+        image, axes, z = cut_slice(data, self._axes, data_index(src, self.viewer), self._is_3d)
+        self._key = (axes, z)
+        return image, axes
+
+    def request(self, trainer: Trainer | None) -> None:
+        """Ask ``trainer`` for a preview of the slice in view (answered after its next step)."""
+        cut = self.cut() if trainer is not None else None
+        if cut is not None and trainer is not None:
+            trainer.request_preview(*cut)
+
+    def final(self, model: N2VModel) -> GeneratorWorker | None:
+        """Show ``model``'s result on the slice in view, computed in a worker (returned)."""
+        cut = self.cut()
+        if cut is None:
+            return None
+        connect = {
+            "returned": self.show,
+            "errored": lambda exc: show_warning(f"Preview failed: {exc}"),
+        }
+        return create_worker(model.predict, *cut, _start_thread=True, _connect=connect)
+
+    def show(self, image: np.ndarray) -> None:
+        """Show the answer to the last :meth:`cut` in the preview layer."""
+        if self.source is None or self.source not in self.viewer.layers:
+            return
+        plane = to_display(np.asarray(image), *self._key)
+        self.layer = show_preview(self.viewer, self.source, plane, self.layer)

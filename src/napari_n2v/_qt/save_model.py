@@ -1,0 +1,54 @@
+"""Saving a trained model from the GUI: a file dialog, and never a silent overwrite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from napari.utils.notifications import show_error
+from qtpy.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from napari_n2v.core.errors import N2VError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from napari_n2v.core.n2v_model import N2VModel
+
+MODEL_SUFFIX = ".n2v.safetensors"
+
+
+def ask_save_path(parent: QWidget, model: N2VModel) -> Path | None:
+    """Ask for a file name (None if cancelled); the model suffix is added when missing."""
+    start = str(Path.home() / f"{model.name.split(' (')[0]}{MODEL_SUFFIX}")
+    path, _ = QFileDialog.getSaveFileName(
+        parent,
+        "Save N2V model",
+        start,
+        f"N2V model (*{MODEL_SUFFIX})",
+        options=QFileDialog.Option.DontConfirmOverwrite,  # we ask ourselves, after adding the suffix
+    )
+    return with_suffix(path) if path else None
+
+
+def with_suffix(path: str | Path) -> Path:
+    """``path`` ending in ``.n2v.safetensors`` (added when missing)."""
+    path = Path(path)
+    return path if path.name.endswith(MODEL_SUFFIX) else path.with_name(path.name + MODEL_SUFFIX)
+
+
+def save_model(parent: QWidget, model: N2VModel, path: str | Path) -> Path | None:
+    """Save ``model`` to ``path`` (suffix added when missing); ask before replacing a file.
+
+    Returns the path written, or None if nothing was saved.
+    """
+    path = with_suffix(path)
+    overwrite = False
+    if path.exists():
+        answer = QMessageBox.question(parent, "Replace model file?", f"{path} exists. Replace it?")
+        if answer != QMessageBox.StandardButton.Yes:
+            return None
+        overwrite = True
+    try:
+        return model.save(path, overwrite=overwrite)
+    except (N2VError, OSError) as err:
+        show_error(f"Could not save the model: {err}")
+        return None

@@ -1,0 +1,116 @@
+"""The Train widget's inputs: which layer, what its axes mean, and the settings; checked as you type."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from qtpy.QtCore import Signal
+from qtpy.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
+
+from napari_n2v.core.axes import validate_axes
+from napari_n2v.core.errors import N2VError
+
+from .axes_choice import AxesChoice
+from .layer_combo import LayerCombo
+from .train_job import check_fits
+from .train_settings import TrainSettings
+
+if TYPE_CHECKING:  # pragma: no cover
+    import napari
+    from napari.layers import Image
+
+    from napari_n2v.core.config import TrainConfig
+
+
+def layer_array(layer: Image) -> Any:
+    """The layer's full-resolution array (numpy, dask or zarr; never copied here)."""
+    return layer.data[0] if layer.multiscale else layer.data
+
+
+class TrainInputs(QWidget):
+    """Image and validation layer pickers, the axes sentence/choice, the settings and a red problem line.
+
+    ``validity_changed(bool)`` is emitted after every check; :meth:`validate` returns the
+    :class:`TrainConfig` to train with, or None (and shows why in :attr:`error_label`).
+    """
+
+    validity_changed = Signal(bool)
+
+    def __init__(self, viewer: napari.Viewer, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.viewer = viewer
+        self.layer_combo = LayerCombo(viewer)
+        self.val_combo = LayerCombo(viewer, none_text="none (split the image)")
+        self.val_combo.setToolTip("An optional second image to measure the validation loss on.")
+        self.axes_choice = AxesChoice()
+        self.settings = TrainSettings()
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #e5534b;")
+        form = QFormLayout()
+        form.addRow("Image", self.layer_combo)
+        form.addRow("Validation", self.val_combo)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(form)
+        lay.addWidget(self.axes_choice)
+        lay.addWidget(self.settings)
+        lay.addWidget(self.error_label)
+        self.layer_combo.currentIndexChanged.connect(self._on_layer_changed)
+        self.val_combo.currentIndexChanged.connect(self.validate)
+        self.axes_choice.changed.connect(self._on_axes_changed)
+        self.settings.changed.connect(self.validate)
+        self._on_layer_changed()
+
+    def _on_layer_changed(self, *_args: object) -> None:
+        layer = self.layer_combo.layer()
+        if layer is None:
+            self.axes_choice.set_layer(None)
+            return
+        labels = tuple(layer.axis_labels)
+        if all(str(lab).startswith("-") for lab in labels):  # napari's defaults: ask the viewer
+            labels = tuple(self.viewer.dims.axis_labels)[-layer.ndim :]
+        self.axes_choice.set_layer(layer_array(layer).shape, bool(layer.rgb), labels)
+
+    def _on_axes_changed(self) -> None:
+        axes = self.axes()
+        self.settings.set_is_3d(axes is not None and "Z" in axes)  # emits changed -> validate
+
+    def axes(self) -> str | None:
+        """The training axes: typed in the advanced settings, else chosen from the layer's shape."""
+        return self.settings.override_axes() or self.axes_choice.axes()
+
+    def validate(self, *_args: object) -> TrainConfig | None:
+        """Check the settings; show what to change in red. Returns the config, or None if invalid."""
+        config, message = None, ""
+        layer = self.layer_combo.layer()
+        axes = self.axes()
+        try:
+            if layer is None:
+                raise N2VError("Add an image layer to train on.")
+            if axes is None:
+                raise N2VError("Set the axes in the advanced settings (e.g. TCZYX).")
+            shape = layer_array(layer).shape
+            config = self.settings.config(validate_axes(axes, shape))
+            val = self.val_combo.layer()
+            check_fits(config, shape, layer_array(val).shape if val is not None else None)
+        except N2VError as err:
+            config, message = None, str(err)
+        self.show_problem(message)
+        return config
+
+    def show_problem(self, message: str) -> None:
+        """Show ``message`` in red next to the settings ("" clears it)."""
+        self.error_label.setText(message)
+        self.error_label.setVisible(bool(message))
+        self.validity_changed.emit(not message)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the last check found nothing to change."""
+        return not self.error_label.text()
+
+    def disconnect_viewer(self) -> None:
+        """Stop following the viewer's layers (safe to call twice)."""
+        self.layer_combo.disconnect_viewer()
+        self.val_combo.disconnect_viewer()

@@ -1,0 +1,263 @@
+"""The Train dock widget, headless: make_napari_viewer + qtbot (pytest-xvfb provides the display)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qtpy.QtCore import QThreadPool
+from qtpy.QtWidgets import QMessageBox
+
+from napari_n2v._qt import train_widget as tw_module
+from napari_n2v._qt.models import get_registry
+from napari_n2v._qt.preview import preview_name
+from napari_n2v._qt.train_widget import TrainWidget
+
+TIMEOUT = 120_000
+
+
+@pytest.fixture
+def noisy() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:64, :64]
+    clean = 100 + 80 * (np.hypot(yy - 32, xx - 32) < 16)
+    return {
+        "2d": (clean + rng.normal(0, 20, clean.shape)).astype(np.float32),
+        "3d": (rng.normal(100, 20, (8, 32, 32))).astype(np.float32),
+    }
+
+
+@pytest.fixture
+def make_widget(make_napari_viewer, monkeypatch):
+    """A function adding an image layer and a docked, fast-configured Train widget."""
+    get_registry().clear()
+    errors: list[str] = []
+    monkeypatch.setattr(tw_module, "show_error", errors.append)
+    widgets: list[TrainWidget] = []
+
+    def make(image: np.ndarray, name: str = "noisy", **layer_kwargs) -> TrainWidget:
+        viewer = make_napari_viewer()
+        viewer.add_image(image, name=name, **layer_kwargs)
+        w = TrainWidget(viewer)
+        w.errors = errors  # what show_error received
+        viewer.window.add_dock_widget(w, name="Train")
+        s = w.settings
+        s.patch_xy.setValue(16)
+        s.steps.setValue(4)
+        s.batch.setValue(2)
+        s.steps_per_epoch.setValue(2)
+        s.val_patches.setValue(2)
+        s.n_filters.setValue(8)
+        s.seed.setValue(0)
+        widgets.append(w)
+        return w
+
+    yield make
+    for w in widgets:
+        w.shutdown()
+    get_registry().clear()
+
+
+def _wait_done(qtbot, w: TrainWidget) -> None:
+    qtbot.waitUntil(lambda: w._run.worker is None, timeout=TIMEOUT)
+
+
+def test_train_2d_plots_and_registers(make_widget, qtbot, noisy, tmp_path, monkeypatch):
+    w = make_widget(noisy["2d"])
+    assert w.axes() == "YX"
+    assert "2D image" in w.axes_choice.sentence.text()
+    assert w.axes_choice.combo.isHidden()
+    assert w.train_button.isEnabled() and not w.stop_button.isEnabled()
+    assert w.settings.device_label.text().startswith(("CPU", "CUDA", "Apple"))
+    w.train_button.click()
+    assert w.stop_button.isEnabled() and not w.train_button.isEnabled()
+    _wait_done(qtbot, w)
+    assert not w.errors
+    assert w.loss_plot.n_train_points == 4
+    assert w.loss_plot.n_val_points >= 1
+    assert w.progress.value() == 4
+    reg = get_registry()
+    assert reg.names() == [w.model.name]
+    assert reg.get(w.model.name) is w.model
+    assert "2D" in w.model.name and "noisy" in w.model.name
+    assert w.save_button.isEnabled() and w.continue_button.isEnabled()
+
+    saved = w.save_model(tmp_path / "m")
+    assert saved is not None and saved.name == "m.n2v.safetensors" and saved.exists()
+    # never overwrite silently: the user says No -> nothing happens
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
+    before = saved.stat().st_mtime_ns
+    assert w.save_model(saved) is None
+    assert saved.stat().st_mtime_ns == before
+
+    # Continue trains the same model further and adds the result to the registry
+    w.continue_button.click()
+    _wait_done(qtbot, w)
+    assert w.loss_plot.n_train_points == 8
+    assert len(reg.names()) == 2
+    assert w.model.steps_trained == 8
+
+    w.reset_button.click()
+    assert w.model is None and w.loss_plot.n_train_points == 0
+    assert not w.continue_button.isEnabled()
+
+
+def test_train_3d_z_stack(make_widget, qtbot, noisy):
+    w = make_widget(noisy["3d"], axis_labels=("z", "y", "x"))
+    assert not w.axes_choice.combo.isHidden()
+    assert w.axes() == "ZYX"
+    assert not w.settings.patch_z.isHidden()
+    w.settings.patch_z.setValue(8)
+    assert w.validate() is not None
+    w.train_button.click()
+    _wait_done(qtbot, w)
+    assert not w.errors
+    assert w.model is not None and w.model.is_3d
+    assert w.loss_plot.n_train_points == 4
+    assert "3D" in get_registry().names()[0]
+
+
+def test_frames_choice_trains_2d(make_widget, noisy):
+    w = make_widget(noisy["3d"], axis_labels=("t", "y", "x"))
+    assert w.axes() == "TYX"
+    assert w.settings.patch_z.isHidden()
+    w.axes_choice.combo.setCurrentIndex(0)
+    assert w.axes() == "ZYX"
+    w.settings.axes_override.setText("syx")
+    assert w.axes() == "SYX"
+
+
+def test_stop_keeps_a_usable_model(make_widget, qtbot, noisy):
+    w = make_widget(noisy["2d"])
+    w.settings.steps.setValue(100_000)
+    w.train_button.click()
+    qtbot.waitUntil(lambda: w.progress.value() >= 2, timeout=TIMEOUT)
+    w.stop_button.click()
+    _wait_done(qtbot, w)
+    assert not w.errors
+    assert w.model is not None
+    assert w.progress.value() < 100
+    out = w.model.predict(noisy["2d"], "YX")
+    assert out.shape == noisy["2d"].shape and np.isfinite(out).all()
+    assert get_registry().names() == [w.model.name]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("patch_xy", 30, "multiple of 4"),
+        ("patch_xy", 128, "larger than the image"),
+        ("masked", 1000, "too many"),
+    ],
+)
+def test_invalid_settings_are_refused(make_widget, noisy, field, value, words):
+    w = make_widget(noisy["2d"])
+    getattr(w.settings, field).setValue(value)
+    assert words in w.error_label.text()
+    assert not w.error_label.isHidden()
+    assert not w.train_button.isEnabled()
+    w.train_button.click()  # disabled: nothing starts
+    assert w._run.worker is None
+    getattr(w.settings, field).setValue(16 if field == "patch_xy" else 0)
+    assert w.error_label.isHidden() and w.train_button.isEnabled()
+
+
+def test_bad_axes_are_refused(make_widget, noisy):
+    w = make_widget(noisy["2d"])
+    w.settings.axes_override.setText("ZYX")
+    assert "dimension" in w.error_label.text()
+    assert not w.train_button.isEnabled()
+
+
+def test_closing_during_training_ends_the_thread(make_widget, qtbot, noisy):
+    w = make_widget(noisy["2d"])
+    w.settings.steps.setValue(100_000)
+    w.train_button.click()
+    worker = w._run.worker
+    qtbot.waitUntil(lambda: w.progress.value() >= 1, timeout=TIMEOUT)
+    w.close()
+    assert not worker.is_running
+    assert w._run.worker is None
+    assert QThreadPool.globalInstance().activeThreadCount() == 0
+
+
+def test_removing_the_dock_ends_the_thread(make_widget, qtbot, noisy):
+    w = make_widget(noisy["2d"])
+    w.settings.steps.setValue(100_000)
+    w.train_button.click()
+    worker = w._run.worker
+    qtbot.waitUntil(lambda: w.progress.value() >= 1, timeout=TIMEOUT)
+    w.viewer.window.remove_dock_widget(w)
+    assert not worker.is_running
+    assert QThreadPool.globalInstance().activeThreadCount() == 0
+
+
+def test_closing_the_viewer_ends_the_thread(make_widget, qtbot, noisy):
+    w = make_widget(noisy["2d"])
+    w.settings.steps.setValue(100_000)
+    w.train_button.click()
+    worker = w._run.worker
+    qtbot.waitUntil(lambda: w.progress.value() >= 1, timeout=TIMEOUT)
+    w.viewer.close()
+    qtbot.waitUntil(lambda: not worker.is_running, timeout=30_000)
+
+
+def test_rgb_layer_reads_as_colour_image(make_widget):
+    w = make_widget(np.zeros((64, 64, 3), np.uint8))
+    assert w.axes() == "YXC"
+    assert "3 colour channels" in w.axes_choice.sentence.text()
+
+
+def test_preview_layer_updates_in_place(make_widget, qtbot, noisy):
+    w = make_widget(noisy["3d"], name="stack", axis_labels=("z", "y", "x"))
+    w.settings.patch_z.setValue(8)
+    w.preview_interval_ms = 30
+    w.settings.steps.setValue(100_000)
+    w.viewer.dims.set_current_step(0, 5)
+    w.train_button.click()
+    name = preview_name("stack")
+    qtbot.waitUntil(lambda: name in w.viewer.layers, timeout=TIMEOUT)
+    layer = w.viewer.layers[name]
+    assert layer.data.shape == (32, 32)
+    first = np.array(layer.data)
+    qtbot.waitUntil(lambda: not np.array_equal(layer.data, first), timeout=TIMEOUT)
+    w.stop_button.click()
+    _wait_done(qtbot, w)
+    qtbot.wait(200)  # the final preview
+    assert [ly.name for ly in w.viewer.layers].count(name) == 1
+    assert w.viewer.layers[name] is layer
+
+
+def test_layer_picker_follows_the_viewer(make_widget, noisy):
+    w = make_widget(noisy["2d"], name="a")
+    v = w.viewer
+    v.add_image(noisy["3d"], name="b")
+    names = [w.layer_combo.itemText(i) for i in range(w.layer_combo.count())]
+    assert names == ["b", "a"]
+    v.layers["a"].name = "renamed"
+    names = [w.layer_combo.itemText(i) for i in range(w.layer_combo.count())]
+    assert "renamed" in names and "a" not in names
+    w.layer_combo.set_layer(v.layers["b"])
+    assert w.axes() == "ZYX"
+    v.layers.remove("b")
+    assert w.layer_combo.layer() is v.layers["renamed"]
+    assert w.axes() == "YX"
+    v.layers.remove("renamed")
+    assert w.layer_combo.count() == 0
+    assert not w.train_button.isEnabled()
+    assert "image layer" in w.error_label.text()
+
+
+def test_errors_are_notified_and_widget_resets(make_widget, qtbot, noisy, monkeypatch):
+    from napari_n2v.core.training import Trainer
+
+    def boom(self):
+        yield from ()
+        raise RuntimeError("out of memory (simulated)")
+
+    monkeypatch.setattr(Trainer, "run", boom)
+    w = make_widget(noisy["2d"])
+    w.train_button.click()
+    _wait_done(qtbot, w)
+    assert any("out of memory (simulated)" in e for e in w.errors)
+    assert w.train_button.isEnabled() and not w.stop_button.isEnabled()
+    assert w.model is None
