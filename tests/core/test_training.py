@@ -250,3 +250,16 @@ def test_device_sampler_cuts_the_same_patches(shape, patch):
         data, region, patch, True, np.random.default_rng(5), torch.device("cpu")
     )
     np.testing.assert_array_equal(host, dev.sample(24).numpy())
+
+
+def test_out_of_memory_becomes_a_clear_error():
+    import torch
+
+    from napari_n2v.core.device import out_of_memory_hint
+
+    with pytest.raises(N2VError, match="out of memory: lower the batch"):
+        with out_of_memory_hint("lower the batch size."):
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    with pytest.raises(RuntimeError, match="other"):
+        with out_of_memory_hint("x"):
+            raise RuntimeError("other")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
@@ -105,3 +107,19 @@ def seed_everything(seed: int | None) -> int:
         seed = int(np.random.SeedSequence().generate_state(1)[0] % (2**31))
     torch.manual_seed(seed)
     return seed
+
+
+@contextmanager
+def out_of_memory_hint(advice: str) -> Iterator[None]:
+    """Turn torch's out-of-memory errors (GPU or CPU) into an N2VError that says what to change."""
+    try:
+        yield
+    except RuntimeError as err:  # torch.OutOfMemoryError is a RuntimeError too
+        text = str(err).lower()
+        if (
+            isinstance(err, torch.OutOfMemoryError)
+            or "out of memory" in text
+            or "can't allocate" in text
+        ):
+            raise N2VError(f"out of memory: {advice}") from err
+        raise

@@ -17,7 +17,7 @@ import torch
 
 from .config import PredictConfig
 from .data import check_dtype
-from .device import autocast_dtype, resolve_device
+from .device import autocast_dtype, out_of_memory_hint, resolve_device
 from .errors import N2VError
 from .layout import Layout, guess_axes
 from .tiling import clip_to_image, fit_tile, round_up, tile_grid
@@ -134,7 +134,8 @@ def predict_iter(
                     "the image contains NaN or infinite values: replace them (e.g. with 0) first."
                 )
             x = ((x - mean) / std).contiguous(memory_format=fmt)
-            with torch.inference_mode(), amp:
+            hint = f"use smaller tiles (now {tile}) or a smaller batch (now {batch})."
+            with torch.inference_mode(), amp, out_of_memory_hint(hint):
                 y = _tta(net, x) if config.tta else net(x)
             y = (y.float() * std + mean).cpu().numpy()
             for (s, t), block in zip(chunk, y, strict=True):

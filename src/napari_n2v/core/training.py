@@ -12,7 +12,6 @@ import math
 import threading
 import time
 from collections.abc import Generator
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,16 +21,15 @@ import torch
 from .config import PredictConfig, TrainConfig
 from .data import DevicePatchSampler, PatchSampler
 from .device import (
-    autocast_dtype,
     default_batch_size,
     describe_device,
     resolve_device,
     seed_everything,
 )
 from .errors import N2VError
-from .masking import Masker, masked_mse
 from .model import build_unet
 from .n2v_model import N2VModel
+from .step import StepRunner, val_sampler
 from .train_setup import TrainData, prepare_data
 
 
@@ -153,103 +151,75 @@ class Trainer:
 
     # --- the loop ---------------------------------------------------------------------------------
     def run(self) -> Generator[Event, None, N2VModel]:
+        """Train; yields a TrainEvent per step (and Preview/Info events); returns the best model."""
         cfg, dev, d = self.config, self.device, self.data
         seed = seed_everything(cfg.seed)
-        rng = np.random.default_rng(seed)
         gen = torch.Generator(device=dev).manual_seed(seed)
         for msg in d.messages:
             yield InfoEvent(msg)
         yield InfoEvent(
-            f"training on {describe_device(dev, cfg.precision, cfg.n_spatial)}, batch {self.batch_size}, "
-            f"patch {d.patch}, {d.n_masked} masked pixels per patch"
+            f"training on {describe_device(dev, cfg.precision, cfg.n_spatial)}, batch "
+            f"{self.batch_size}, patch {d.patch}, {d.n_masked} masked pixels per patch"
         )
         net = copy.deepcopy(self._base.network) if self._base else build_unet(cfg, d.channels)
-        fmt = (
-            torch.channels_last if not cfg.is_3d and dev.type != "mps" else torch.contiguous_format
+        runner = StepRunner(
+            net,
+            d,
+            strategy=cfg.resolved_strategy,
+            radius=cfg.neighbor_radius,
+            struct_span=cfg.struct_span,
+            learning_rate=cfg.learning_rate,
+            precision=cfg.precision,
+            device=dev,
+            batch_size=self.batch_size,
         )
-        net = net.to(dev, memory_format=fmt).train()  # type: ignore[call-overload]
-        self._net = net
-        opt = torch.optim.Adam(net.parameters(), lr=cfg.learning_rate)
-        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=10)
-        dt = autocast_dtype(dev, cfg.precision, cfg.n_spatial)
-        scaler = torch.amp.GradScaler(dev.type) if dt == torch.float16 else None
-        amp = (lambda: torch.autocast(dev.type, dtype=dt)) if dt is not None else nullcontext
-        sp = d.patch
-        masker = Masker(
-            sp,
-            d.n_masked,
-            cfg.resolved_strategy,
-            cfg.neighbor_radius,
-            d.struct_dim,
-            cfg.struct_span,
-            dev,
-        )
-        shape = (1, -1, *[1] * len(sp))
-        mean_t = torch.as_tensor(d.mean, device=dev).reshape(shape)
-        std_t = torch.as_tensor(d.std, device=dev).reshape(shape)
-        sampler = self._sampler(rng)
-        val = self._make_val(d, sp, masker, mean_t, std_t, seed)
+        self._net = runner.net
+        sampler = self._sampler(np.random.default_rng(seed))
+        val = runner.make_val(val_sampler(d, seed + 1), cfg.val_patches, seed + 1)
         t_start = time.perf_counter()
         rate = 0.0
         for step in range(1, cfg.steps + 1):
             if self._stop.is_set():
                 break
             t0 = time.perf_counter()
-            cut = sampler.sample(self.batch_size)
-            x = (
-                cut
-                if isinstance(cut, torch.Tensor)
-                else torch.from_numpy(cut).to(dev, non_blocking=True)
-            )
-            mr = masker((x - mean_t) / std_t, gen)
-            with amp():
-                pred = net(mr.masked.contiguous(memory_format=fmt))
-            loss = masked_mse(pred, mr.coords, mr.targets)
-            opt.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.step(opt)
-                scaler.update()
-            else:
-                loss.backward()
-                opt.step()
-            loss_v = float(loss.detach())
-            if not math.isfinite(loss_v):
+            loss = runner.step(sampler, gen)
+            if not math.isfinite(loss):
                 raise N2VError(
-                    f"training diverged (the loss became {loss_v} at step {step}): lower the learning "
-                    f"rate (now {opt.param_groups[0]['lr']:g}). The best model so far is kept."
+                    f"training diverged (the loss became {loss} at step {step}): lower the learning "
+                    f"rate (now {runner.lr:g}). The best model so far is kept."
                 )
             self._steps_done = step
             inst = self.batch_size / max(time.perf_counter() - t0, 1e-9)
             rate = inst if step <= 2 else 0.9 * rate + 0.1 * inst
             val_loss = None
             if step % cfg.steps_per_epoch == 0 or step == cfg.steps:
-                val_loss = self._validate(net, val, amp, fmt)
-                self._record(net, step, loss_v, val_loss)
-                sched.step(val_loss)
-            elapsed = time.perf_counter() - t_start
+                val_loss = runner.validate(val)
+                self._record(runner.net, step, loss, val_loss)
+                runner.sched.step(val_loss)
             eta = (cfg.steps - step) * self.batch_size / rate if rate > 0 else None
+            epoch = (step - 1) // cfg.steps_per_epoch + 1
             yield TrainEvent(
                 step,
                 cfg.steps,
-                (step - 1) // cfg.steps_per_epoch + 1,
-                loss_v,
+                epoch,
+                loss,
                 val_loss,
                 self._best_val,
-                opt.param_groups[0]["lr"],
+                runner.lr,
                 rate,
                 eta,
-                elapsed,
+                time.perf_counter() - t_start,
             )
             with self._lock:
                 req, self._preview = self._preview, None
             if req is not None:
-                yield PreviewEvent(
-                    step, self._wrap(net).predict(req[0], req[1], PredictConfig(device=str(dev)))
+                preview = self._wrap(runner.net).predict(
+                    req[0], req[1], PredictConfig(device=str(dev))
                 )
+                yield PreviewEvent(step, preview)
         last = self._history[-1]["step"] if self._history else 0
         if self._steps_done > last:  # stopped between validations: validate what we have
-            self._record(net, self._steps_done, float("nan"), self._validate(net, val, amp, fmt))
+            self._record(runner.net, self._steps_done, float("nan"), runner.validate(val))
         best = self.best_model
         if best is None:
             raise N2VError("training stopped before the first step: no model was trained.")
@@ -265,42 +235,6 @@ class Trainer:
                     d.data, d.train_region, d.patch, cfg.augment, rng, self.device
                 )
         return PatchSampler(d.data, d.train_region, d.patch, cfg.augment, rng)
-
-    def _make_val(
-        self,
-        d: TrainData,
-        sp: tuple[int, ...],
-        masker: Masker,
-        mean_t: torch.Tensor,
-        std_t: torch.Tensor,
-        seed: int,
-    ) -> list[Any]:
-        """A fixed set of masked validation patches (same every epoch, so losses are comparable)."""
-        vrng = np.random.default_rng(seed + 1)
-        vgen = torch.Generator(device=self.device).manual_seed(seed + 1)
-        sampler = PatchSampler(d.val_data, d.val_region, sp, False, vrng)
-        batches, left = [], self.config.val_patches
-        while left > 0:
-            n = min(left, self.batch_size)
-            x = torch.from_numpy(sampler.sample(n)).to(self.device)
-            batches.append(masker((x - mean_t) / std_t, vgen))
-            left -= n
-        return batches
-
-    @torch.no_grad()
-    def _validate(
-        self, net: torch.nn.Module, val: list[Any], amp: Any, fmt: torch.memory_format
-    ) -> float:
-        net.eval()
-        try:
-            total = 0.0
-            for mr in val:
-                with amp():
-                    pred = net(mr.masked.contiguous(memory_format=fmt))
-                total += float(masked_mse(pred, mr.coords, mr.targets)) * mr.masked.shape[0]
-            return total / sum(mr.masked.shape[0] for mr in val)
-        finally:
-            net.train()
 
     def _record(self, net: torch.nn.Module, step: int, train_loss: float, val_loss: float) -> None:
         self._history.append({"step": step, "train_loss": train_loss, "val_loss": val_loss})

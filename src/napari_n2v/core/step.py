@@ -1,0 +1,123 @@
+"""One optimiser step and one validation pass of Noise2Void: the numeric core of a training run."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+import numpy as np
+import torch
+
+from .data import PatchSampler
+from .device import autocast_dtype, out_of_memory_hint
+from .masking import Masker, MaskResult, masked_mse
+from .train_setup import TrainData
+
+
+class StepRunner:
+    """Holds the network, optimiser, masker and precision policy; ``step()`` trains on one batch.
+
+    Parameters
+    ----------
+    net
+        The U-Net, already on ``device``.
+    data
+        Prepared training data (patch shape, masked-pixel count, normalisation).
+    """
+
+    def __init__(
+        self,
+        net: torch.nn.Module,
+        data: TrainData,
+        *,
+        strategy: str,
+        radius: int,
+        struct_span: int,
+        learning_rate: float,
+        precision: str,
+        device: torch.device,
+        batch_size: int,
+    ) -> None:
+        self.device, self.batch_size, self.patch = device, batch_size, data.patch
+        n_dim = len(data.patch)
+        self.fmt = (
+            torch.channels_last if n_dim == 2 and device.type != "mps" else torch.contiguous_format
+        )
+        self.net = net.to(device, memory_format=self.fmt).train()  # type: ignore[call-overload]
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=learning_rate)
+        self.sched = torch.optim.lr_scheduler.ReduceLROnPlateau(self.opt, factor=0.5, patience=10)
+        self.dtype = autocast_dtype(device, precision, n_dim)
+        self.scaler = torch.amp.GradScaler(device.type) if self.dtype == torch.float16 else None
+        self.masker = Masker(
+            data.patch, data.n_masked, strategy, radius, data.struct_dim, struct_span, device
+        )
+        shape = (1, -1, *[1] * n_dim)
+        self.mean = torch.as_tensor(data.mean, device=device).reshape(shape)
+        self.std = torch.as_tensor(data.std, device=device).reshape(shape)
+
+    def amp(self) -> AbstractContextManager[Any]:
+        return (
+            torch.autocast(self.device.type, dtype=self.dtype)
+            if self.dtype is not None
+            else nullcontext()
+        )
+
+    @property
+    def lr(self) -> float:
+        return float(self.opt.param_groups[0]["lr"])
+
+    def masked_batch(self, sampler: PatchSampler, n: int, gen: torch.Generator) -> MaskResult:
+        """Cut ``n`` patches, normalise them and apply blind-spot masking."""
+        cut = sampler.sample(n)
+        x = (
+            cut
+            if isinstance(cut, torch.Tensor)
+            else torch.from_numpy(cut).to(self.device, non_blocking=True)
+        )
+        return self.masker((x - self.mean) / self.std, gen)
+
+    def step(self, sampler: PatchSampler, gen: torch.Generator) -> float:
+        """One optimiser step on a fresh batch; returns the loss (MSE at the masked pixels)."""
+        hint = f"lower the batch size (now {self.batch_size}) or the patch size (now {self.patch})."
+        with out_of_memory_hint(hint):
+            mr = self.masked_batch(sampler, self.batch_size, gen)
+            with self.amp():
+                pred = self.net(mr.masked.contiguous(memory_format=self.fmt))
+            loss = masked_mse(pred, mr.coords, mr.targets)
+            self.opt.zero_grad(set_to_none=True)
+            if self.scaler is not None:
+                self.scaler.scale(loss).backward()
+                self.scaler.step(self.opt)
+                self.scaler.update()
+            else:
+                loss.backward()
+                self.opt.step()
+        return float(loss.detach())
+
+    def make_val(self, sampler: PatchSampler, n: int, seed: int) -> list[MaskResult]:
+        """A fixed set of ``n`` masked validation patches (the same every epoch: comparable losses)."""
+        gen = torch.Generator(device=self.device).manual_seed(seed)
+        batches = []
+        while n > 0:
+            batches.append(self.masked_batch(sampler, min(n, self.batch_size), gen))
+            n -= self.batch_size
+        return batches
+
+    @torch.no_grad()
+    def validate(self, val: list[MaskResult]) -> float:
+        self.net.eval()
+        try:
+            total = 0.0
+            for mr in val:
+                with self.amp():
+                    pred = self.net(mr.masked.contiguous(memory_format=self.fmt))
+                total += float(masked_mse(pred, mr.coords, mr.targets)) * mr.masked.shape[0]
+            return total / sum(mr.masked.shape[0] for mr in val)
+        finally:
+            self.net.train()
+
+
+def val_sampler(data: TrainData, seed: int) -> PatchSampler:
+    return PatchSampler(
+        data.val_data, data.val_region, data.patch, False, np.random.default_rng(seed)
+    )
