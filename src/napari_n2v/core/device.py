@@ -44,7 +44,8 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
 def cpu_has_bf16() -> bool:
     """True when this CPU computes bf16 matrix products natively (AVX512-BF16 / AMX), so autocast pays."""
     try:
-        flags = open("/proc/cpuinfo").read()
+        with open("/proc/cpuinfo") as f:  # Linux only; elsewhere no bf16 autocast on the CPU
+            flags = f.read()
     except OSError:
         return False
     return " avx512_bf16" in flags or " amx_bf16" in flags

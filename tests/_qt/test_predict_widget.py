@@ -1,0 +1,258 @@
+"""The Predict dock widget, headless: make_napari_viewer + qtbot (pytest-xvfb provides the display)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from napari_n2v._qt.models import get_registry
+from napari_n2v._qt.predict_axes import check_axes, infer_axes
+from napari_n2v._qt.predict_job import PERCENTILES
+from napari_n2v._qt.predict_layers import result_name
+from napari_n2v._qt.predict_widget import PredictWidget
+from napari_n2v.core.config import PredictConfig, TrainConfig
+from napari_n2v.core.errors import N2VError
+from napari_n2v.core.prediction import predict
+
+TIMEOUT = 60_000
+
+
+def _train(img: np.ndarray, axes: str, patch: tuple[int, ...]) -> object:
+    from napari_n2v.core.training import train
+
+    cfg = TrainConfig(
+        axes=axes, steps=3, batch_size=2, patch_size=patch, val_patches=2, steps_per_epoch=3,
+        n_filters=8, seed=0,
+    )  # fmt: skip
+    return train(img, cfg)
+
+
+@pytest.fixture(scope="module")
+def images() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return {
+        "2d": (rng.random((48, 64)) * 200 + 50).astype(np.float32),
+        "3d": (rng.random((8, 32, 40)) * 200 + 50).astype(np.float32),
+    }
+
+
+@pytest.fixture(scope="module")
+def models(images: dict[str, np.ndarray]) -> dict[str, object]:
+    return {
+        "2d": _train(images["2d"], "YX", (16, 16)),
+        "3d": _train(images["3d"], "ZYX", (8, 16, 16)),
+    }
+
+
+@pytest.fixture
+def widget(make_napari_viewer, models):
+    reg = get_registry()
+    reg.clear()
+    reg.add(models["2d"], "tiny 2D")
+    reg.add(models["3d"], "tiny 3D")
+    viewer = make_napari_viewer()
+    w = PredictWidget(viewer)
+    viewer.window.add_dock_widget(w, name="Predict")
+    yield w
+    reg.clear()
+
+
+def _run(qtbot, w: PredictWidget, layer: str, model: str, axes: str | None = None):
+    w.form.layer_combo.setCurrentText(layer)
+    w.form.model_combo.setCurrentText(model)
+    if axes is not None:
+        w.form.axes_edit.setText(axes)
+    with qtbot.waitSignal(w.finished, timeout=TIMEOUT) as blocker:
+        w.form.predict_button.click()
+    return blocker.args[0]
+
+
+def test_result_name_never_replaces() -> None:
+    assert result_name("img", ["img"]) == "img_n2v"
+    assert result_name("img", ["img", "img_n2v"]) == "img_n2v [1]"
+    assert result_name("img", ["img_n2v", "img_n2v [1]"]) == "img_n2v [2]"
+
+
+def test_infer_axes() -> None:
+    assert infer_axes((32, 32), False, False) == "YX"
+    assert infer_axes((5, 32, 32), False, False) == "ZYX"
+    assert infer_axes((4, 5, 32, 32), False, True) == "TZYX"
+    assert infer_axes((32, 32, 3), True, False, 3) == "YXC"
+    assert infer_axes((2, 8, 32, 32), False, True, 2) == "CZYX"
+    with pytest.raises(N2VError, match="3D"):
+        infer_axes((32, 32), False, True)
+    with pytest.raises(N2VError, match="channel"):
+        check_axes("YXC", (32, 32, 3), False, 1)
+
+
+def test_predict_2d_keeps_name_scale_translate(qtbot, widget, images, models) -> None:
+    viewer = widget.viewer
+    viewer.add_image(images["2d"], name="noisy", scale=(0.5, 0.25), translate=(3, 4))
+    layer = _run(qtbot, widget, "noisy", "tiny 2D")
+    assert layer is not None and layer.name == "noisy_n2v"
+    np.testing.assert_allclose(layer.scale, (0.5, 0.25))
+    np.testing.assert_allclose(layer.translate, (3, 4))
+    assert layer.data.shape == images["2d"].shape and layer.data.dtype == np.float32
+    expected = predict(
+        models["2d"], images["2d"], "YX", widget.form.config(models["2d"], PredictConfig)
+    )
+    np.testing.assert_allclose(layer.data, expected, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(layer.contrast_limits, np.percentile(layer.data, PERCENTILES))
+    assert widget.form.progress.value() == widget.form.progress.maximum()
+    # A second run never replaces the first result.
+    again = _run(qtbot, widget, "noisy", "tiny 2D")
+    assert again.name == "noisy_n2v [1]"
+    assert "noisy_n2v" in viewer.layers
+
+
+def test_predict_3d_with_3d_model(qtbot, widget, images) -> None:
+    widget.viewer.add_image(
+        images["3d"], name="stack", scale=(2, 1, 1), axis_labels=("z", "y", "x")
+    )
+    widget.form.layer_combo.setCurrentText("stack")
+    widget.form.model_combo.setCurrentText("tiny 3D")
+    assert widget.form.axes_edit.text() == "ZYX"
+    assert widget.form.tile_z_spin.isEnabled()
+    layer = _run(qtbot, widget, "stack", "tiny 3D")
+    assert layer.data.shape == images["3d"].shape
+    assert tuple(layer.axis_labels) == ("z", "y", "x")
+    np.testing.assert_allclose(layer.scale, (2, 1, 1))
+
+
+def test_2d_model_on_frames(qtbot, widget, images, models) -> None:
+    frames = images["3d"][:3]
+    widget.viewer.add_image(frames, name="movie")
+    layer = _run(qtbot, widget, "movie", "tiny 2D")
+    assert "frame by frame" in widget.form.plan_label.text()
+    cfg = widget.form.config(models["2d"], PredictConfig)
+    for t in range(3):
+        np.testing.assert_allclose(
+            layer.data[t], predict(models["2d"], frames[t], "YX", cfg), rtol=1e-5, atol=1e-4
+        )
+
+
+def test_dask_input_gives_lazy_result(qtbot, widget, images, models) -> None:
+    import dask.array as da
+
+    stack = images["3d"][:4]
+    widget.viewer.add_image(da.from_array(stack, chunks=(1, 16, 20)), name="lazy")
+    widget.form.layer_combo.setCurrentText("lazy")
+    widget.form.model_combo.setCurrentText("tiny 2D")
+    assert widget.form.stream_check.isChecked()
+    layer = _run(qtbot, widget, "lazy", "tiny 2D")
+    assert isinstance(layer.data, da.Array)
+    store = Path(layer.metadata["n2v_store"])
+    assert store.is_dir()
+    cfg = widget.form.config(models["2d"], PredictConfig)
+    expected = predict(models["2d"], stack, "ZYX", cfg)
+    np.testing.assert_allclose(np.asarray(layer.data), expected, rtol=1e-5, atol=1e-4)
+    widget.viewer.layers.remove(layer)
+    assert not store.exists()  # the temporary store goes with its layer
+
+
+@pytest.fixture
+def slow_engine(monkeypatch):
+    """Make each progress event take 50 ms, so Cancel lands mid-way deterministically."""
+    import time
+
+    from napari_n2v.core import prediction
+
+    real = prediction.predict_iter
+
+    def slow(*args, **kwargs):
+        gen = real(*args, **kwargs)
+        while True:
+            try:
+                ev = next(gen)
+            except StopIteration as stop:
+                return stop.value
+            time.sleep(0.05)
+            yield ev
+
+    monkeypatch.setattr(prediction, "predict_iter", slow)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_cancel_leaves_no_layer(qtbot, widget, models, stream, slow_engine) -> None:
+    big = np.random.default_rng(1).random((12, 64, 64)).astype(np.float32)
+    widget.viewer.add_image(big, name="big")
+    widget.form.layer_combo.setCurrentText("big")
+    widget.form.model_combo.setCurrentText("tiny 2D")
+    widget.form.tile_spin.setValue(16)
+    widget.form.stream_check.setChecked(stream)
+    n_layers = len(widget.viewer.layers)
+    widget.form.progress.valueChanged.connect(lambda v: v > 0 and widget.form.cancel_button.click())
+    with qtbot.waitSignal(widget.finished, timeout=TIMEOUT) as blocker:
+        widget.form.predict_button.click()
+        assert widget.form.cancel_button.isEnabled()
+        store = widget._store
+    assert blocker.args == [None]
+    assert widget.form.progress.value() < widget.form.progress.maximum()
+    assert len(widget.viewer.layers) == n_layers
+    assert "Cancelled" in widget.form.status.text()
+    assert widget.form.predict_button.isEnabled()
+    assert (store is None) == (not stream)
+    if stream:
+        assert not store.exists()
+
+
+def test_mismatched_model_is_a_clear_message(qtbot, widget, images) -> None:
+    viewer = widget.viewer
+    viewer.add_image(images["2d"], name="flat")
+    widget.form.layer_combo.setCurrentText("flat")
+    widget.form.model_combo.setCurrentText("tiny 3D")
+    assert "model is 3D" in widget.form.plan_label.text()
+    n_layers = len(viewer.layers)
+    widget.form.predict_button.click()
+    assert widget.worker is None and len(viewer.layers) == n_layers
+    assert "3D" in widget.form.status.text()
+    # An RGB layer with a 1-channel model: channel count mismatch.
+    rgb = (np.random.default_rng(2).random((32, 32, 3)) * 255).astype(np.uint8)
+    viewer.add_image(rgb, name="rgb", rgb=True)
+    widget.form.layer_combo.setCurrentText("rgb")
+    widget.form.model_combo.setCurrentText("tiny 2D")
+    widget.form.predict_button.click()
+    assert widget.worker is None
+    assert "channel" in widget.form.status.text()
+    # A 3D model on a stack whose typed axes have no Z: the axes the user typed are checked.
+    viewer.add_image(images["3d"], name="zstack")
+    widget.form.layer_combo.setCurrentText("zstack")
+    widget.form.model_combo.setCurrentText("tiny 3D")
+    widget.form.axes_edit.setText("TYX")
+    widget.form.predict_button.click()
+    assert widget.worker is None and "no Z" in widget.form.status.text()
+
+
+def test_load_model_file(qtbot, widget, models, tmp_path) -> None:
+    path = models["2d"].save(tmp_path / "tiny.n2v.safetensors")
+    name = widget.load_model_file(path)
+    assert name is not None and widget.form.model_combo.currentText() == name
+    bad = tmp_path / "bad.n2v.safetensors"
+    bad.write_bytes(b"not a model at all")
+    assert widget.load_model_file(bad) is None
+    assert "Could not load model" in widget.form.status.text()
+
+
+def test_registry_updates_model_list(widget, models) -> None:
+    n = widget.form.model_combo.count()
+    get_registry().add(models["2d"], "another")
+    assert widget.form.model_combo.count() == n + 1
+
+
+def test_user_zarr_path_is_kept_and_never_overwritten(qtbot, widget, images, tmp_path) -> None:
+    widget.viewer.add_image(images["2d"], name="img")
+    widget.form.layer_combo.setCurrentText("img")
+    widget.form.stream_check.setChecked(True)
+    target = tmp_path / "result.zarr"
+    widget.form.store_edit.setText(str(target))
+    layer = _run(qtbot, widget, "img", "tiny 2D")
+    assert Path(layer.metadata["n2v_store"]) == target
+    widget.viewer.layers.remove(layer)
+    assert target.is_dir()  # a store the user named is never deleted
+    n_layers = len(widget.viewer.layers)
+    widget.form.predict_button.click()  # same, now non-empty, folder: refused before starting
+    assert widget.worker is None and len(widget.viewer.layers) == n_layers
+    assert "already exists" in widget.form.status.text()
+    assert target.is_dir()
