@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from napari_n2v.core.axes import from_canonical, to_canonical, validate_axes
-from napari_n2v.core.config import PredictConfig, TrainConfig
+from napari_n2v.core.config import DEFAULT_MASKED_FRACTION, PredictConfig, TrainConfig
 from napari_n2v.core.errors import N2VError
 
 
@@ -50,9 +50,9 @@ def test_config_defaults_and_json_round_trip():
     cfg = TrainConfig(axes="zyx", struct_axis="x")
     assert cfg.axes == "ZYX" and cfg.is_3d and cfg.struct_axis == "X"
     assert cfg.resolved_patch_size == (16, 64, 64)
-    assert cfg.resolved_masked_pixels() == round(16 * 64 * 64 * 0.002)
+    assert cfg.resolved_masked_pixels() == round(16 * 64 * 64 * DEFAULT_MASKED_FRACTION)
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
-    assert TrainConfig(axes="YX").resolved_masked_pixels() == 8
+    assert TrainConfig(axes="YX").resolved_masked_pixels() == 20
     assert TrainConfig(n2v2=True).resolved_strategy == "median"
 
 
