@@ -199,8 +199,10 @@ class TrainConfig:
 class PredictConfig:
     """How to run a trained model over an image.
 
-    ``tile_shape``/``overlap`` are spatial (``(Y, X)`` or ``(Z, Y, X)``); None picks them from the model
-    (overlap covers the receptive field, so a tiled result equals an untiled one).
+    ``tile_shape``/``overlap`` are spatial (``(Y, X)`` or ``(Z, Y, X)``). ``tile_shape`` is the largest
+    tile: each axis is covered by as few, evenly sized tiles as fit under it (None: 1024×1024 in 2D,
+    32×256×256 in 3D). ``overlap`` is the context discarded at each tile side; None takes the model's
+    receptive field, so a tiled result equals an untiled one.
     """
 
     tile_shape: tuple[int, ...] | None = None

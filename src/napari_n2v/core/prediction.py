@@ -20,13 +20,15 @@ from .data import check_dtype
 from .device import autocast_dtype, out_of_memory_hint, resolve_device
 from .errors import N2VError
 from .layout import Layout, guess_axes
-from .tiling import clip_to_image, fit_tile, round_up, tile_grid
+from .tiling import balanced_tile, clip_to_image, round_up, tile_grid
 
 if TYPE_CHECKING:
     from .n2v_model import N2VModel
 
-DEFAULT_TILE_2D = (512, 512)
-DEFAULT_TILE_3D = (32, 128, 128)
+#: Largest default tiles: an image up to this size is predicted in one piece (about 1 GB of
+#: activations in fp32); larger ones in as few, evenly sized tiles as fit under it.
+DEFAULT_TILE_2D = (1024, 1024)
+DEFAULT_TILE_3D = (32, 256, 256)
 
 
 @dataclass(frozen=True)
@@ -101,8 +103,8 @@ def predict_iter(
             raise N2VError(f"{name} {v} needs {n_sp} values ({', '.join(layout.spatial_letters)}).")
     halo = tuple(round_up(o, m) for o in (config.overlap or model.halo))
     padded = [round_up(n, m) for n in layout.spatial_shape]
-    default = DEFAULT_TILE_3D if model.is_3d else DEFAULT_TILE_2D
-    tile = fit_tile(padded, config.tile_shape or default, halo, m)
+    largest = config.tile_shape or (DEFAULT_TILE_3D if model.is_3d else DEFAULT_TILE_2D)
+    tile = balanced_tile(padded, largest, halo, m)
     clipped = (clip_to_image(t, layout.spatial_shape) for t in tile_grid(padded, tile, halo))
     tiles = [t for t in clipped if t is not None]
     total = layout.n_samples * len(tiles)

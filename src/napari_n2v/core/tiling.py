@@ -41,13 +41,21 @@ def _axis_tiles(n: int, tile: int, halo: int) -> list[tuple[int, int, int]]:
     return out
 
 
-def fit_tile(
-    padded: Sequence[int], tile: Sequence[int], halo: Sequence[int], m: int
+def balanced_tile(
+    padded: Sequence[int], max_tile: Sequence[int], halo: Sequence[int], m: int
 ) -> tuple[int, ...]:
-    """Round tile sizes to multiples of ``m``, at least ``2*halo + m``, at most the padded image."""
-    return tuple(
-        min(n, max(round_up(t, m), 2 * h + m)) for n, t, h in zip(padded, tile, halo, strict=True)
-    )
+    """The smallest tile (multiple of ``m``) that covers each axis with as few tiles as ``max_tile``
+    allows: a 1024-pixel axis with max 1024 is one tile, not three overlapping 512s (the overlap is
+    computed twice, so fewer, evenly sized tiles waste less)."""
+    out = []
+    for n, t, h in zip(padded, max_tile, halo, strict=True):
+        t = max(round_up(t, m), 2 * h + m)
+        if n <= t:
+            out.append(n)
+            continue
+        k = math.ceil((n - 2 * h) / (t - 2 * h))
+        out.append(min(t, round_up(math.ceil((n - 2 * h) / k) + 2 * h, m)))
+    return tuple(out)
 
 
 def tile_grid(padded: Sequence[int], tile: Sequence[int], halo: Sequence[int]) -> Iterator[Tile]:
