@@ -1,0 +1,306 @@
+"""Write docs/benchmarks.md from benchmarks/results/*.json (every number in it comes from those files).
+
+.venv/bin/python benchmarks/report.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPO_ROOT, RESULTS_DIR
+
+NOTES = (
+    RESULTS_DIR / "notes.md"
+)  # hand-written analysis, appended verbatim (it quotes the tables above)
+
+
+def load(name: str) -> dict | None:
+    p = RESULTS_DIR / f"{name}.json"
+    return json.loads(p.read_text()) if p.exists() else None
+
+
+def f(v, nd: int = 2, suffix: str = "") -> str:
+    return "–" if v is None else f"{v:.{nd}f}{suffix}"
+
+
+def speed_md(r: dict) -> str:
+    m = r["machine"]
+    rat = r["ratios"]
+    s = r["settings"]
+    out = [
+        f"Started {m['date']}, {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads), "
+        f"{s['reps']} alternating repeats per tool (medians), {r['elapsed_s'] / 60:.0f} min in all.\n",
+        "| measure | napari-n2v | CAREamics 0.3.5 | ours / peer (medians) | ours / peer (best runs) | target |",
+        "|---|---|---|---|---|---|",
+    ]
+    rows = [
+        (
+            f"2D training, patches/s (64×64, batch {s['batch_2d']})",
+            "2d_steady_patches_per_s",
+            1,
+            "≥ 2×",
+        ),
+        ("2D prediction, MPix/s (1024×1024)", "2d_predict_mpix_per_s", 3, "≥ 5×"),
+        ("2D peak RSS, MiB (train + predict)", "2d_peak_rss_mb", 0, ""),
+        (
+            f"3D training, patches/s (16×64×64, batch {s['batch_3d']})",
+            "3d_steady_patches_per_s",
+            2,
+            "",
+        ),
+        ("3D prediction, MPix/s (32×256×256)", "3d_predict_mpix_per_s", 3, ""),
+        ("3D peak RSS, MiB", "3d_peak_rss_mb", 0, ""),
+    ]
+
+    def best(dim: str, tool: str, key: str, lo: bool = False) -> float | None:
+        v = [
+            x[key]
+            for x in r["runs"].get(dim, {}).get(tool, [])
+            if isinstance(x.get(key), (int, float))
+        ]
+        return (min(v) if lo else max(v)) if v else None
+
+    for lab, key, nd, tgt in rows:
+        if key in rat:
+            v = rat[key]
+            dim, k = key.split("_", 1)
+            lo = k == "peak_rss_mb"  # lower is better
+            bo, bp = best(dim, "ours", k, lo), best(dim, "peer", k, lo)
+            out.append(
+                f"| {lab} | {f(v['ours'], nd)} | {f(v['peer'], nd)} | {f(v['ours_over_peer'])}× | "
+                f"{f(bo / bp if bo and bp else None)}× | {tgt} |"
+            )
+    if "e2e_wall_s" in rat:
+        e = rat["e2e_wall_s"]
+        bo, bp = best("e2e", "ours", "wall_s", True), best("e2e", "peer", "wall_s", True)
+        out.append(
+            f"| command start → denoised 512×512 output, {s['e2e_steps']} steps, s | {f(e['ours'], 1)} | "
+            f"{f(e['peer'], 1)} | peer/ours = {f(e['peer_over_ours'])}× | peer/ours = {f(bp / bo if bo and bp else None)}× "
+            "| ≥ 3× |"
+        )
+    out.append("\nEvery run (a row per process, in the order they ran):\n")
+    out.append(
+        "| part | rep | tool | train patches/s | predict MPix/s | peak RSS MiB | steps | wall s |"
+    )
+    out.append("|---|---|---|---|---|---|---|---|")
+    for part, runs in r["runs"].items():
+        n = len(runs["ours"])
+        for i in range(n):
+            order = ("ours", "peer") if i % 2 == 0 else ("peer", "ours")
+            for t in order:
+                x = runs[t][i]
+                out.append(
+                    f"| {part} | {i} | {t} | {f(x.get('steady_patches_per_s'), 2)} | "
+                    f"{f(x.get('predict_mpix_per_s'), 3)} | {f(x.get('peak_rss_mb'), 0)} | {x['steps']} | "
+                    f"{f(x['wall_s'], 1)} |"
+                )
+    return "\n".join(out)
+
+
+def quality_md(r: dict) -> str:
+    m = r["machine"]
+    out = [f"Started {m['date']}, same machine, {r['elapsed_s'] / 60:.0f} min in all.\n"]
+    a = r.get("bsd68")
+    if a:
+        out += [
+            f"**(a) BSD68, σ=25**, trained on the 400 noisy Train400 images, {a['budget_s']:g} s of training "
+            f"each, tested on {a['test_images']} images.\n",
+            "| method | PSNR (dB) | SSIM | steps in budget | train s | predict s (68 images) |",
+            "|---|---|---|---|---|---|",
+            f"| noisy input | {f(a['input']['psnr'])} | {f(a['input']['ssim'], 3)} | | | |",
+        ]
+        for t, name in (("peer", "CAREamics 0.3.5"), ("ours", "napari-n2v")):
+            x = a[t]
+            out.append(
+                f"| {name} | {f(x['psnr'])} | {f(x['ssim'], 3)} | {x['run']['steps']} | "
+                f"{f(x['run']['train_s'], 0)} | {f(x['run'].get('predict_s'), 1)} |"
+            )
+        for x in a.get("ours_by_budget", []):
+            out.append(
+                f"| napari-n2v, {x['budget_s']:g} s budget | {f(x['psnr'])} | {f(x['ssim'], 3)} | {x['steps']} | "
+                f"{f(x['train_s'], 0)} | |"
+            )
+        if "bm3d" in a:
+            b = a["bm3d"]
+            ss = a["same_subset"]
+            out.append(
+                f"| BM3D (σ given), first {b['images']} images only | {f(b['psnr'])} | {f(b['ssim'], 3)} | | | "
+                f"{f(b['s_per_image'], 1)} per image |"
+            )
+            out.append(
+                f"\nOn the same {b['images']} images: input {f(ss['input'])} dB, CAREamics {f(ss['peer'])} dB, "
+                f"napari-n2v {f(ss['ours'])} dB, BM3D {f(b['psnr'])} dB."
+            )
+        p = r["published"]
+        out.append(
+            f"\nPublished N2V on BSD68: {p['n2v_paper_bsd68']} dB (paper), {p['juglab_n2v_notebook_bsd68']} dB "
+            "(juglab/n2v notebook), after ~2 h of GPU training.\n"
+        )
+    b = r.get("set12_self")
+    if b:
+        how = (
+            f"{b['budget_s']:g} s of training"
+            if b.get("budget_s")
+            else f"{b['steps']} training steps (equal steps)"
+        )
+        out += [
+            f"**(b) Self-training on single noisy Set12 images**, {how} per image and tool.\n",
+            "| image | size | input | CAREamics | napari-n2v | BM3D | steps peer / ours |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for row in b["per_image"]:
+            out.append(
+                f"| {row['image']} | {row['shape'][0]}² | {f(row['input']['psnr'])} | {f(row['peer']['psnr'])} | "
+                f"{f(row['ours']['psnr'])} | {f(row.get('bm3d', {}).get('psnr'))} | "
+                f"{row['peer']['steps']} / {row['ours']['steps']} |"
+            )
+        out.append(
+            f"| **mean PSNR** | | {f(b['input']['psnr'])} | {f(b['peer']['psnr'])} | {f(b['ours']['psnr'])} | "
+            f"{f(b.get('bm3d', {}).get('psnr'))} | |"
+        )
+        out.append(
+            f"| **mean SSIM** | | {f(b['input']['ssim'], 3)} | {f(b['peer']['ssim'], 3)} | {f(b['ours']['ssim'], 3)} | "
+            f"{f(b.get('bm3d', {}).get('ssim'), 3)} | |"
+        )
+    return "\n".join(out)
+
+
+def netbench_md(r: dict) -> str:
+    fl = r["flops"]
+    out = [
+        f"`benchmarks/netbench.py` (run {r['machine']['date']}): forward + backward + Adam step of the bare U-Nets on "
+        "random patches (no data pipeline), all variants interleaved in one process; patches/s, median.\n",
+        "| network | params | forward GFLOP / patch | NCHW fp32 | NCHW bf16 | channels_last fp32 | channels_last bf16 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    rt = r["rates"]
+    for d in ("2d", "3d"):
+        for t in ("ours", "peer"):
+            k = f"{d}_{t}"
+            out.append(
+                f"| {d.upper()} {'napari-n2v' if t == 'ours' else 'CAREamics'} | {fl[k]['params']:,} | "
+                f"{fl[k]['gflop_fwd_per_patch']:.3f} | {f(rt.get(k + '_nchw_fp32'), 1)} | {f(rt.get(k + '_nchw_bf16'), 1)} | "
+                f"{f(rt.get(k + '_cl_fp32'), 1)} | {f(rt.get(k + '_cl_bf16'), 1)} |"
+            )
+    return "\n".join(out)
+
+
+def sweep_md(r: dict) -> str:
+    s = r["settings"]
+    out = [
+        f"Finished {r['machine']['date']}: Set12 images {', '.join(s['images'])}, {s['budget']:g} s of training per "
+        f"run, one seed ({s['seed']}); input PSNR {f(r['input_psnr'])} dB.\n",
+        "| factor | value | mean PSNR (dB) | SSIM | steps | checkerboard score |",
+        "|---|---|---|---|---|---|",
+    ]
+    for x in r["rows"]:
+        out.append(
+            f"| {x['factor']} | {x['value']} | {f(x['psnr'])} | {f(x['ssim'], 3)} | {x['steps']:.0f} | "
+            f"{f(x['checkerboard'], 1)} |"
+        )
+    out.append("\n| factor | best value | its PSNR | gain over the default |\n|---|---|---|---|")
+    for k, v in r["best"].items():
+        best = "the default" if v["best"].startswith("masked") else v["best"]
+        out.append(f"| {k} | {best} | {f(v['psnr'])} | {v['gain_over_default_db']:+.2f} dB |")
+    return "\n".join(out)
+
+
+def gpu_md(r: dict | None, smoke: dict | None) -> str:
+    if r:
+        return (
+            f"{r.get('gpu')}: 2D training {f(r['train_2d']['steady_patches_per_s'], 0)} patches/s (batch "
+            f"{r['train_2d']['batch']}), bare network {f(r['net_only_2d_bf16'], 0)} patches/s; 2D prediction "
+            f"{f(r['predict_2d']['mpix_per_s'], 1)} MPix/s; 3D training {f(r['train_3d']['steady_patches_per_s'], 0)} "
+            f"patches/s; 3D prediction {f(r['predict_3d']['mpix_per_s'], 1)} MPix/s."
+        )
+    txt = (
+        "**Not measured: this session had no GPU.** `benchmarks/gpu.py` is ready for someone who has one "
+        "(≤ 8 min; writes `results/gpu.json`)."
+    )
+    if smoke:
+        txt += (
+            f" Its `--smoke` mode ran here on the CPU ({smoke['machine']['date']}, {f(smoke['elapsed_s'], 0)} s) "
+            "to check the script end to end; its numbers are not benchmarks."
+        )
+    return txt
+
+
+def main() -> None:
+    parts = [
+        "# Benchmarks\n",
+        "napari-n2v against [CAREamics](https://github.com/CAREamics/careamics) 0.3.5 (the current reference "
+        "N2V implementation, installed in its own venv by `benchmarks/install_peer.sh`) and BM3D. Every "
+        "number below comes from `benchmarks/results/*.json`, written by the commands shown; this page is "
+        "generated from them by `benchmarks/report.py`. Scripts and method: [benchmarks/README.md]"
+        "(../benchmarks/README.md).\n",
+        "## Machine\n",
+    ]
+    sp = load("speed")
+    m = (sp or load("quality") or {}).get("machine", {})
+    parts.append(
+        f"{m.get('cpu', '?')} (AVX512-BF16), {m.get('cores', '?')} cores, no GPU; Python {m.get('python', '?')}, "
+        f"torch {m.get('torch', '?')}. The machine was shared with other jobs during all runs (load average "
+        "1.5–9 on 2 cores): absolute numbers are low and noisy; the two tools were run alternately so their "
+        "ratios are the meaningful part.\n"
+    )
+    cmds = (RESULTS_DIR / "run_all.sh").read_text().split("set -x\n", 1)[-1]
+    cmds = "\n".join(ln for ln in cmds.splitlines() if not ln.startswith("cd "))
+    parts.append(
+        "## Commands\n\nFrom the repository root, one at a time (`benchmarks/results/run_all.sh`); the peer venv "
+        "first: `benchmarks/install_peer.sh`. The GPU script's CPU check: "
+        "`.venv/bin/python benchmarks/gpu.py --smoke`.\n\n```bash\n" + cmds + "\n```\n"
+    )
+    if sp:
+        parts += ["## Speed\n", "![speed](images/bench_speed.png)\n", speed_md(sp), ""]
+    sr = load("speed_rerun")
+    if sr:
+        parts += [
+            "### Rerun, 2D only, when the machine was less loaded\n",
+            "![speed rerun](images/bench_speed_rerun.png)\n",
+            speed_md(sr),
+            "",
+        ]
+    s3 = load("speed_3d_rerun")
+    if s3:
+        parts += [
+            "### Rerun, 3D only, validation steps left out of ours' rate (like the peer's)\n",
+            speed_md(s3),
+            "",
+        ]
+    nb = load("netbench")
+    if nb:
+        parts += ["### The networks alone\n", netbench_md(nb), ""]
+    q = load("quality")
+    if q:
+        parts += [
+            "## Quality at equal wall-clock\n",
+            "![quality](images/bench_quality.png)\n",
+            quality_md(q),
+            "",
+        ]
+    qs = load("quality_steps")
+    if qs:
+        parts += ["### The same at equal steps (free of the machine's load)\n", quality_md(qs), ""]
+    sw = load("sweep")
+    if sw:
+        parts += [
+            "## Defaults from data (sweep)\n",
+            "![sweep](images/bench_sweep.png)\n",
+            sweep_md(sw),
+            "",
+            "N2V vs N2V2 (crops: noisy | N2V | N2V2 | clean):\n",
+            "![n2v vs n2v2](images/bench_n2v_vs_n2v2.png)\n",
+        ]
+    parts += ["## GPU\n", gpu_md(load("gpu"), load("gpu_smoke")), ""]
+    if NOTES.exists():
+        parts += [NOTES.read_text()]
+    out = REPO_ROOT / "docs" / "benchmarks.md"
+    out.write_text("\n".join(parts).rstrip() + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
