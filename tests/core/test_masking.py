@@ -85,11 +85,13 @@ def test_uniform_replacement_comes_from_the_neighbourhood():
             assert max(abs(src[0] - y), abs(src[1] - xx)) <= 2
 
 
-def test_struct_mask_overwrites_the_line_and_keeps_centre_off_it():
+@pytest.mark.parametrize("seed", range(8))
+def test_struct_mask_overwrites_the_line_and_keeps_centre_off_it(seed):
+    # Several seeds: a line pixel drawing its own value (about 1 in 1000 per pixel) once slipped by.
     patch = (32, 32)
     x = _unique_batch(8, 1, patch)
     res = Masker(patch, 4, radius=2, struct_dim=1, struct_span=2)(
-        x, torch.Generator().manual_seed(5)
+        x, torch.Generator().manual_seed(seed)
     )
     for i in range(8):
         for j in range(4):

@@ -103,6 +103,38 @@ def test_events_stop_and_best_model():
     assert predict(best, img, "YX", FP32).shape == img.shape
 
 
+def test_lagged_loss_readout_reports_the_same_steps():
+    """The GPU mode (each loss read one step late) gives the same events, losses and kept models
+    as reading at once; a stop then ends one step later. Forced on the CPU here."""
+    img = (blobs((64, 64)) * 100 + np.random.default_rng(0).normal(0, 5, (64, 64))).astype(
+        np.float32
+    )
+    cfg = TrainConfig(axes="YX", steps=12, patch_size=(16, 16), **TINY)
+
+    def events(lagged: bool, stop_at: int | None = None) -> tuple[list, Trainer]:
+        tr = Trainer(img, cfg)
+        tr.lagged = lagged
+        out = []
+        for ev in tr.run():
+            if isinstance(ev, TrainEvent):
+                out.append(ev)
+                if ev.step == stop_at:
+                    tr.stop()
+        return out, tr
+
+    now, _ = events(False)
+    late, tr_late = events(True)
+    assert [e.step for e in late] == list(range(1, 13))
+    assert [e.train_loss for e in late] == pytest.approx([e.train_loss for e in now], rel=1e-5)
+    assert [e.step for e in late if e.val_loss is not None] == [5, 10, 12]
+    vals = [(e.val_loss, f.val_loss) for e, f in zip(late, now, strict=True) if e.val_loss]
+    assert [a for a, _ in vals] == pytest.approx([b for _, b in vals], rel=1e-5)
+    assert [h["step"] for h in tr_late.best_model.history] == [5, 10, 12]
+    stopped, tr = events(True, stop_at=7)
+    assert stopped[-1].step == 8 and tr.best_model.steps_trained == 8
+    assert [h["step"] for h in tr.best_model.history] == [5, 8]
+
+
 def test_abort_at_yield_keeps_best_model():
     img = (blobs((64, 64)) * 100).astype(np.float32) + 1
     tr = Trainer(img, TrainConfig(axes="YX", steps=100, patch_size=(16, 16), **TINY))

@@ -185,25 +185,31 @@ class DevicePatchSampler(PatchSampler):
         self._ar = [torch.arange(p, device=device) for p in self.patch]
 
     def sample(self, batch: int) -> torch.Tensor:  # type: ignore[override]
+        """One gather with per-patch index grids (flips and the X/Y swap folded into the indices):
+        a single non-blocking host-to-device copy and no device synchronisation per batch."""
         s, starts, ops = self._draw(batch)
-        dev = self.device
-        st = torch.from_numpy(starts).to(dev)
         nd = len(self.patch)
-        idx: list[torch.Tensor] = [torch.from_numpy(s).to(dev).reshape(batch, *[1] * nd)]
+        packed = np.concatenate([s[:, None], starts, ops[:, None]], axis=1).astype(np.int64)
+        t = torch.from_numpy(packed).to(self.device, non_blocking=True)
+        op = t[:, -1]
+        vec = []  # per-axis index vectors (B, P_d), reversed where that axis is flipped
         for d in range(nd):
+            ar = self._ar[d][None, :]
+            bit = {nd - 1: 1, nd - 2: 2}.get(d)
+            if bit is not None:
+                ar = torch.where((op & bit).bool()[:, None], self.patch[d] - 1 - ar, ar)
+            vec.append(t[:, 1 + d, None] + ar)
+
+        def along(v: torch.Tensor, d: int) -> torch.Tensor:  # (B, P_d) -> broadcastable on axis d
             shape = [batch] + [1] * nd
-            shape[d + 1] = self.patch[d]
-            idx.append((st[:, d, None] + self._ar[d]).reshape(shape))
+            shape[d + 1] = v.shape[1]
+            return v.reshape(shape)
+
+        idx = [t[:, 0].reshape(batch, *[1] * nd)] + [along(v, d) for d, v in enumerate(vec)]
+        if self.rotate:  # out[..., i, j] = patch[..., j, i] where the swap bit is set
+            swap = (op & 4).bool().reshape(batch, *[1] * nd)
+            y, x = vec[-2], vec[-1]
+            idx[-2] = torch.where(swap, along(y, nd - 1), idx[-2])
+            idx[-1] = torch.where(swap, along(x, nd - 2), idx[-1])
         out = self.tensor.movedim(1, -1)[tuple(idx)]  # (B, *patch, C)
-        out = out.movedim(-1, 1)  # (B, C, *patch)
-        for op in np.unique(ops):
-            sel = torch.from_numpy(np.nonzero(ops == op)[0]).to(dev)
-            p = out[sel]
-            if op & 1:
-                p = p.flip(-1)
-            if op & 2:
-                p = p.flip(-2)
-            if op & 4:
-                p = p.transpose(-1, -2)
-            out[sel] = p
-        return out.contiguous()
+        return out.movedim(-1, 1).contiguous()  # (B, C, *patch)

@@ -183,10 +183,8 @@ class Masker:
             lin = _ravel(
                 _fold_into_patch(coords + self.offsets[pick], coords, self._patch_t), self.patch
             )
-            for _ in range(3):
+            for _ in range(3):  # fixed rounds, no early exit: `bad.any()` would stall a GPU
                 bad = is_masked.gather(1, lin)
-                if not bad.any():
-                    break
                 pick = torch.randint(0, k, (b, self.n), generator=generator, device=self.device)
                 alt = _ravel(
                     _fold_into_patch(coords + self.offsets[pick], coords, self._patch_t), self.patch
@@ -217,7 +215,21 @@ class Masker:
         lin = torch.where(
             valid, _ravel(pos.clamp(min=0), self.patch), n_px
         )  # invalid -> spare slot
-        src = torch.randint(0, n_px, lin.shape, generator=generator, device=self.device)
+        # Random sources, never on the line itself (a line pixel could otherwise keep its own value, or
+        # take a neighbour's that carries the same structured noise): off the centre along one other axis.
+        src_pos = torch.stack(
+            [
+                torch.randint(0, p, lin.shape, generator=generator, device=self.device)
+                for p in self.patch
+            ],
+            dim=-1,
+        )  # (B, N, L, D)
+        d0 = next(d for d in range(len(self.patch)) if d != self.struct_dim)
+        p0 = self.patch[d0]
+        if p0 > 1:
+            shift = torch.randint(1, p0, lin.shape, generator=generator, device=self.device)
+            src_pos[..., d0] = (coords[:, :, None, d0] + shift) % p0
+        src = _ravel(src_pos, self.patch)
         vals = _gather(x, src).masked_fill(
             is_masked.gather(1, src.reshape(b, -1)).reshape(src.shape)[:, None], 0.0
         )

@@ -76,8 +76,9 @@ class StepRunner:
         )
         return self.masker((x - self.mean) / self.std, gen)
 
-    def step(self, sampler: PatchSampler, gen: torch.Generator) -> float:
-        """One optimiser step on a fresh batch; returns the loss (MSE at the masked pixels)."""
+    def step(self, sampler: PatchSampler, gen: torch.Generator) -> torch.Tensor:
+        """One optimiser step on a fresh batch; returns the loss (MSE at the masked pixels) as a
+        0-d tensor on the device, not yet read: on a GPU the caller can queue the next step first."""
         hint = f"lower the batch size (now {self.batch_size}) or the patch size (now {self.patch})."
         with out_of_memory_hint(hint):
             mr = self.masked_batch(sampler, self.batch_size, gen)
@@ -92,7 +93,7 @@ class StepRunner:
             else:
                 loss.backward()
                 self.opt.step()
-        return float(loss.detach())
+        return loss.detach()
 
     def make_val(self, sampler: PatchSampler, n: int, seed: int) -> list[MaskResult]:
         """A fixed set of ``n`` masked validation patches (the same every epoch: comparable losses)."""

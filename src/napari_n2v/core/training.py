@@ -112,6 +112,7 @@ class Trainer:
         self._best_val: float | None = None
         self._history: list[dict[str, Any]] = []
         self._steps_done = 0
+        self.lagged = self.device.type != "cpu"  # read each loss one step late
 
     # --- thread-safe controls ---------------------------------------------------------------------
     def stop(self) -> None:
@@ -177,46 +178,24 @@ class Trainer:
         sampler = self._sampler(np.random.default_rng(seed))
         val = runner.make_val(val_sampler(d, seed + 1), cfg.val_patches, seed + 1)
         t_start = time.perf_counter()
-        rate = 0.0
+        self._rate, self._t_last = 0.0, t_start
+        pending: tuple[int, torch.Tensor] | None = None
         for step in range(1, cfg.steps + 1):
             if self._stop.is_set():
                 break
-            t0 = time.perf_counter()
             loss = runner.step(sampler, gen)
-            if not math.isfinite(loss):
-                raise N2VError(
-                    f"training diverged (the loss became {loss} at step {step}): lower the learning "
-                    f"rate (now {runner.lr:g}). The best model so far is kept."
-                )
-            self._steps_done = step
-            inst = self.batch_size / max(time.perf_counter() - t0, 1e-9)
-            rate = inst if step <= 2 else 0.9 * rate + 0.1 * inst
-            val_loss = None
-            if step % cfg.steps_per_epoch == 0 or step == cfg.steps:
-                val_loss = runner.validate(val)
-                self._record(runner.net, step, loss, val_loss)
-                runner.sched.step(val_loss)
-            eta = (cfg.steps - step) * self.batch_size / rate if rate > 0 else None
-            epoch = (step - 1) // cfg.steps_per_epoch + 1
-            yield TrainEvent(
-                step,
-                cfg.steps,
-                epoch,
-                loss,
-                val_loss,
-                self._best_val,
-                runner.lr,
-                rate,
-                eta,
-                time.perf_counter() - t_start,
-            )
-            with self._lock:
-                req, self._preview = self._preview, None
-            if req is not None:
-                preview = self._wrap(runner.net).predict(
-                    req[0], req[1], PredictConfig(device=str(dev))
-                )
-                yield PreviewEvent(step, preview)
+            # On a GPU, read the previous step's loss only now, with this step already queued: the
+            # host never waits on an idle device (a stop then ends one step later). Steps that
+            # validate are read at once: validation and the kept model see exactly their weights.
+            # On the CPU a step runs synchronously, so each is read at once.
+            if pending is not None:
+                yield from self._finish(runner, val, *pending, t_start)
+            pending = (step, loss)
+            if not self.lagged or step % cfg.steps_per_epoch == 0 or step == cfg.steps:
+                yield from self._finish(runner, val, *pending, t_start)
+                pending = None
+        if pending is not None:
+            yield from self._finish(runner, val, *pending, t_start)
         last = self._history[-1]["step"] if self._history else 0
         if self._steps_done > last:  # stopped between validations: validate what we have
             self._record(runner.net, self._steps_done, float("nan"), runner.validate(val))
@@ -224,6 +203,51 @@ class Trainer:
         if best is None:
             raise N2VError("training stopped before the first step: no model was trained.")
         return best
+
+    def _finish(
+        self, runner: StepRunner, val: list, step: int, loss_t: torch.Tensor, t_start: float
+    ) -> Generator[Event, None, None]:
+        """Read a step's loss, validate at epoch ends, report the step and serve a preview request."""
+        cfg = self.config
+        loss = float(loss_t)
+        if not math.isfinite(loss):
+            raise N2VError(
+                f"training diverged (the loss became {loss} at step {step}): lower the learning "
+                f"rate (now {runner.lr:g}). The best model so far is kept."
+            )
+        self._steps_done = step
+        now = time.perf_counter()
+        inst = self.batch_size / max(now - self._t_last, 1e-9)
+        self._t_last = now
+        self._rate = inst if step <= 2 else 0.9 * self._rate + 0.1 * inst
+        val_loss = None
+        if step % cfg.steps_per_epoch == 0 or step == cfg.steps:
+            val_loss = runner.validate(val)
+            self._record(runner.net, step, loss, val_loss)
+            runner.sched.step(val_loss)
+            self._t_last = time.perf_counter()  # validation time is not training throughput
+        rate = self._rate
+        eta = (cfg.steps - step) * self.batch_size / rate if rate > 0 else None
+        yield TrainEvent(
+            step,
+            cfg.steps,
+            (step - 1) // cfg.steps_per_epoch + 1,
+            loss,
+            val_loss,
+            self._best_val,
+            runner.lr,
+            rate,
+            eta,
+            time.perf_counter() - t_start,
+        )
+        with self._lock:
+            req, self._preview = self._preview, None
+        if req is not None:
+            preview = self._wrap(runner.net).predict(
+                req[0], req[1], PredictConfig(device=str(self.device))
+            )
+            yield PreviewEvent(step, preview)
+            self._t_last = time.perf_counter()
 
     def _sampler(self, rng: np.random.Generator) -> PatchSampler:
         """On a GPU, keep the image on the device when it takes < 25% of free memory as float32."""
