@@ -209,23 +209,94 @@ def sweep_md(r: dict) -> str:
 
 
 def gpu_md(r: dict | None, smoke: dict | None) -> str:
-    if r:
-        return (
-            f"{r.get('gpu')}: 2D training {f(r['train_2d']['steady_patches_per_s'], 0)} patches/s (batch "
-            f"{r['train_2d']['batch']}), bare network {f(r['net_only_2d_bf16'], 0)} patches/s; 2D prediction "
-            f"{f(r['predict_2d']['mpix_per_s'], 1)} MPix/s; 3D training {f(r['train_3d']['steady_patches_per_s'], 0)} "
-            f"patches/s; 3D prediction {f(r['predict_3d']['mpix_per_s'], 1)} MPix/s."
+    if not r or "train_2d" not in r:
+        txt = (
+            "**Not measured: no GPU was available.** `benchmarks/gpu.py` is ready (≤ 8 min; writes "
+            "`results/gpu.json`)."
         )
-    txt = (
-        "**Not measured: this session had no GPU.** `benchmarks/gpu.py` is ready for someone who has one "
-        "(≤ 8 min; writes `results/gpu.json`)."
+        if smoke:
+            txt += f" Its `--smoke` mode ran on the CPU ({smoke['machine']['date']}) to check the script."
+        return txt
+    m, sm = r["machine"], r.get("summary", {})
+    fl2, fl3, peak = (
+        r["flops_fwd_per_patch_2d"],
+        r["flops_fwd_per_patch_3d"],
+        r["matmul_bf16_tflops"],
     )
-    if smoke:
-        txt += (
-            f" Its `--smoke` mode ran here on the CPU ({smoke['machine']['date']}, {f(smoke['elapsed_s'], 0)} s) "
-            "to check the script end to end; its numbers are not benchmarks."
+
+    def tf(
+        rate: float, fl: float, mult: int = 3
+    ) -> str:  # achieved TFLOP/s and share of the matmul peak
+        t = rate * mult * fl / 1e12
+        return f"{t:.0f} ({100 * t / peak:.1f}%)"
+
+    rows = [
+        ("training 2D, engine, batch 128 (default)", r["train_2d"]["steady_patches_per_s"], fl2, 3),
+        ("training 2D, engine, batch 512", r["train_2d_b512"]["steady_patches_per_s"], fl2, 3),
+        ("bare network 2D, batch 128", r["net_eager_2d_b128"]["patches_per_s"], fl2, 3),
+        ("bare network 2D, batch 512", r["net_eager_2d_b512"]["patches_per_s"], fl2, 3),
+        ("bare network 2D, batch 128, fp32", r["net_eager_2d_b128_fp32"]["patches_per_s"], fl2, 3),
+        (
+            "training 3D 16×64×64, engine, batch 32",
+            r["psnr_nuclei_3d"]["steady_patches_per_s"],
+            fl3,
+            3,
+        ),
+        ("bare network 3D, batch 32", r["net_eager_3d_b32"]["patches_per_s"], fl3, 3),
+    ]
+    c = r.get("net_compiled_2d") or {}
+    for b in ("b128", "b512"):
+        if b in c:
+            rows.append(
+                (f"bare network 2D, batch {b[1:]}, torch.compile", c[b]["patches_per_s"], fl2, 3)
+            )
+    out = [
+        f"{r['gpu']} ({r['device']}), torch {r['torch']}, cuDNN {r.get('cudnn')}, {m['date']}; the run took "
+        f"{r['elapsed_s']:.0f} s. Command: `PYTHONPATH=src python3 benchmarks/gpu.py` "
+        "(`results/gpu.json`). The card's limit, measured in the same run: an 8192³ bf16 matrix product at "
+        f"**{peak:.0f} TFLOP/s**. The U-Net (depth 2, 32 filters) does {fl2 / 1e6:.0f} MFLOP forward per "
+        f"64×64 patch and {fl3 / 1e9:.1f} GFLOP per 16×64×64 patch (torch's FLOP counter; a training step "
+        "counted as 3 forwards).\n",
+        "| training | patches/s | TFLOP/s (% of the bf16 matmul limit) |\n|---|---|---|",
+    ]
+    out += [f"| {n} | {v:,.0f} | {tf(v, fl, k)} |" for n, v, fl, k in rows]
+    out.append("\n| prediction | MPix/s (MVox/s in 3D) | TFLOP/s (% of the limit) |\n|---|---|---|")
+    for key, label, fl, px in (
+        ("predict_2d_default", "2D 4096², default tiles 512², batch 4", fl2, 64 * 64),
+        ("predict_2d_tile1024_b8", "2D 4096², tiles 1024², batch 8", fl2, 64 * 64),
+        ("predict_2d_tile2048_b4", "2D 4096², tiles 2048², batch 4", fl2, 64 * 64),
+        ("predict_3d_default", "3D 64×1024², default tiles 32×256², batch 4", fl3, 16 * 64 * 64),
+        ("predict_3d_tile64x512_b2", "3D 64×1024², tiles 64×512², batch 2", fl3, 16 * 64 * 64),
+    ):
+        if key in r:
+            v = r[key]["mpix_per_s"]
+            out.append(f"| {label} | {v:.0f} | {tf(v * 1e6 / px, fl, 1)} |")
+    sp = r.get("step_parts_2d_b128", {})
+    p2, p3 = r.get("psnr_nuclei_2d", {}), r.get("psnr_nuclei_3d", {})
+    out.append(
+        "\nWhere a 2D training step (batch 128) goes, ms: cutting patches "
+        f"{sp.get('sample_ms', 0):.2f}, masking {sp.get('mask_ms', 0):.2f}, the bare network "
+        f"{sp.get('bare_net_ms', 0):.2f}, the engine's step {sp.get('step_queued_ms', 0):.2f} "
+        f"({sp.get('step_read_each_ms', 0):.2f} when the loss is read after every step). The trainer reaches "
+        f"{sm.get('train_2d_pct_of_bare_net', 0):.0f}% of the bare network at batch 128 and "
+        f"{sm.get('train_2d_b512_pct_of_bare_net', 0):.0f}% at batch 512: at this size the GPU waits on "
+        "kernel launches, not arithmetic (the whole network reaches ~7% of the matrix limit; 32-channel "
+        "convolutions are memory- and launch-bound). The CUDA path trains good models: nuclei 2D "
+        f"{p2.get('psnr_noisy', 0):.2f} → **{p2.get('psnr_n2v', 0):.2f} dB** in "
+        f"{p2.get('train_s', 0):.0f} s ({p2.get('steps', 0)} steps), 3D {p3.get('psnr_noisy', 0):.2f} → "
+        f"**{p3.get('psnr_n2v', 0):.2f} dB** in {p3.get('train_s', 0):.0f} s ({p3.get('steps', 0)} steps, "
+        f"full-size network); peak GPU memory {r.get('peak_gpu_mem_gb', 0):.1f} GB."
+    )
+    if "b128" in c and "b512" in c:
+        out.append(
+            "\ntorch.compile does not pay here: at batch 128 the compiled network is slower than eager "
+            f"({c['b128']['patches_per_s']:,.0f} vs {r['net_eager_2d_b128']['patches_per_s']:,.0f} "
+            f"patches/s), at 512 it gains {100 * (c['b512']['patches_per_s'] / r['net_eager_2d_b512']['patches_per_s'] - 1):.0f}% "
+            f"after {c['b128']['first_step_s']:.0f} s of compiling per batch shape, so the engine stays eager. "
+            "Bigger prediction tiles gain 16–27% on this card (`tile_shape`), at more memory per tile; the "
+            "defaults stay sized for smaller GPUs."
         )
-    return txt
+    return "\n".join(out)
 
 
 def main() -> None:
