@@ -104,16 +104,16 @@ def test_events_stop_and_best_model():
 
 
 def test_lagged_loss_readout_reports_the_same_steps():
-    """The GPU mode (each loss read one step late) gives the same events, losses and kept models
-    as reading at once; a stop then ends one step later. Forced on the CPU here."""
+    """The GPU mode (each loss read two steps late) gives the same events, losses and kept models
+    as reading at once; a stop then ends two steps later. Forced on the CPU here."""
     img = (blobs((64, 64)) * 100 + np.random.default_rng(0).normal(0, 5, (64, 64))).astype(
         np.float32
     )
     cfg = TrainConfig(axes="YX", steps=12, patch_size=(16, 16), **TINY)
 
-    def events(lagged: bool, stop_at: int | None = None) -> tuple[list, Trainer]:
+    def events(lag: int, stop_at: int | None = None) -> tuple[list, Trainer]:
         tr = Trainer(img, cfg)
-        tr.lagged = lagged
+        tr.lag = lag
         out = []
         for ev in tr.run():
             if isinstance(ev, TrainEvent):
@@ -122,16 +122,17 @@ def test_lagged_loss_readout_reports_the_same_steps():
                     tr.stop()
         return out, tr
 
-    now, _ = events(False)
-    late, tr_late = events(True)
+    now, _ = events(0)
+    late, tr_late = events(2)
     assert [e.step for e in late] == list(range(1, 13))
     assert [e.train_loss for e in late] == pytest.approx([e.train_loss for e in now], rel=1e-5)
     assert [e.step for e in late if e.val_loss is not None] == [5, 10, 12]
     vals = [(e.val_loss, f.val_loss) for e, f in zip(late, now, strict=True) if e.val_loss]
     assert [a for a, _ in vals] == pytest.approx([b for _, b in vals], rel=1e-5)
     assert [h["step"] for h in tr_late.best_model.history] == [5, 10, 12]
-    stopped, tr = events(True, stop_at=7)
-    assert stopped[-1].step == 8 and tr.best_model.steps_trained == 8
+    stopped, tr = events(2, stop_at=6)
+    assert [e.step for e in stopped] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert tr.best_model.steps_trained == 8
     assert [h["step"] for h in tr.best_model.history] == [5, 8]
 
 
@@ -295,3 +296,22 @@ def test_out_of_memory_becomes_a_clear_error():
     with pytest.raises(RuntimeError, match="other"):
         with out_of_memory_hint("x"):
             raise RuntimeError("other")
+
+
+def test_learning_rate_schedule_counts_steps_and_has_a_floor():
+    """Frequent validation must not make the plateau schedule hasty, and the rate never reaches 0."""
+    import torch
+
+    from napari_n2v.core.step import LR_PATIENCE_STEPS, MIN_LR_FACTOR, plateau_scheduler
+
+    opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=4e-4)
+    sched = plateau_scheduler(opt, 4e-4, steps_per_epoch=5)
+    sched.step(1.0)
+    for _ in range(LR_PATIENCE_STEPS // 5):  # a plateau just as long as the patience: no cut yet
+        sched.step(1.0)
+    assert opt.param_groups[0]["lr"] == pytest.approx(4e-4)
+    sched.step(1.0)
+    assert opt.param_groups[0]["lr"] == pytest.approx(2e-4)
+    for _ in range(100 * LR_PATIENCE_STEPS // 5):
+        sched.step(1.0)
+    assert opt.param_groups[0]["lr"] == pytest.approx(4e-4 * MIN_LR_FACTOR)

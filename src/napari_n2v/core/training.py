@@ -11,6 +11,7 @@ import copy
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -112,11 +113,12 @@ class Trainer:
         self._best_val: float | None = None
         self._history: list[dict[str, Any]] = []
         self._steps_done = 0
-        self.lagged = self.device.type != "cpu"  # read each loss one step late
+        self.lag = 0 if self.device.type == "cpu" else 2  # steps between a step and its loss read
 
     # --- thread-safe controls ---------------------------------------------------------------------
     def stop(self) -> None:
-        """Ask ``run()`` to finish after the current step and return the best model so far."""
+        """Ask ``run()`` to finish and return the best model so far (on a GPU the up to two steps
+        already queued still complete and are reported)."""
         self._stop.set()
 
     def request_preview(self, image: np.ndarray, axes: str) -> None:
@@ -173,29 +175,27 @@ class Trainer:
             precision=cfg.precision,
             device=dev,
             batch_size=self.batch_size,
+            steps_per_epoch=cfg.steps_per_epoch,
         )
         self._net = runner.net
         sampler = self._sampler(np.random.default_rng(seed))
         val = runner.make_val(val_sampler(d, seed + 1), cfg.val_patches, seed + 1)
         t_start = time.perf_counter()
         self._rate, self._t_last = 0.0, t_start
-        pending: tuple[int, torch.Tensor] | None = None
+        pending: deque[tuple[int, torch.Tensor]] = deque()
         for step in range(1, cfg.steps + 1):
             if self._stop.is_set():
                 break
-            loss = runner.step(sampler, gen)
-            # On a GPU, read the previous step's loss only now, with this step already queued: the
-            # host never waits on an idle device (a stop then ends one step later). Steps that
-            # validate are read at once: validation and the kept model see exactly their weights.
-            # On the CPU a step runs synchronously, so each is read at once.
-            if pending is not None:
-                yield from self._finish(runner, val, *pending, t_start)
-            pending = (step, loss)
-            if not self.lagged or step % cfg.steps_per_epoch == 0 or step == cfg.steps:
-                yield from self._finish(runner, val, *pending, t_start)
-                pending = None
-        if pending is not None:
-            yield from self._finish(runner, val, *pending, t_start)
+            pending.append((step, runner.step(sampler, gen)))
+            # On a GPU, read each loss `lag` steps late, with the following steps already queued:
+            # the host never waits on an idle device (a stop then ends up to `lag` steps later).
+            # Steps that validate are read at once: validation and the kept model see exactly their
+            # weights. On the CPU (lag 0) a step runs synchronously, so each is read at once.
+            boundary = step % cfg.steps_per_epoch == 0 or step == cfg.steps
+            while pending and (boundary or len(pending) > self.lag):
+                yield from self._finish(runner, val, *pending.popleft(), t_start)
+        while pending:
+            yield from self._finish(runner, val, *pending.popleft(), t_start)
         last = self._history[-1]["step"] if self._history else 0
         if self._steps_done > last:  # stopped between validations: validate what we have
             self._record(runner.net, self._steps_done, float("nan"), runner.validate(val))
