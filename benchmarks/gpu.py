@@ -157,6 +157,7 @@ def step_parts(img: np.ndarray, batch: int, device: str, steps: int) -> dict:
         precision=cfg.precision,
         device=dev,
         batch_size=batch,
+        steps_per_epoch=cfg.steps_per_epoch,
     )
     cls = DevicePatchSampler if dev.type == "cuda" else None
     rng = np.random.default_rng(0)

@@ -57,7 +57,7 @@ class StepRunner:
         precision: str,
         device: torch.device,
         batch_size: int,
-        steps_per_epoch: int = 50,
+        steps_per_epoch: int,
     ) -> None:
         self.device, self.batch_size, self.patch = device, batch_size, data.patch
         n_dim = len(data.patch)

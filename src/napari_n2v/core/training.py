@@ -191,7 +191,7 @@ class Trainer:
             # the host never waits on an idle device (a stop then ends up to `lag` steps later).
             # Steps that validate are read at once: validation and the kept model see exactly their
             # weights. On the CPU (lag 0) a step runs synchronously, so each is read at once.
-            boundary = step % cfg.steps_per_epoch == 0 or step == cfg.steps
+            boundary = self._validates(step)
             while pending and (boundary or len(pending) > self.lag):
                 yield from self._finish(runner, val, *pending.popleft(), t_start)
         while pending:
@@ -203,6 +203,10 @@ class Trainer:
         if best is None:
             raise N2VError("training stopped before the first step: no model was trained.")
         return best
+
+    def _validates(self, step: int) -> bool:
+        """Whether ``step`` ends an epoch (or the run): it is validated and its loss read at once."""
+        return step % self.config.steps_per_epoch == 0 or step == self.config.steps
 
     def _finish(
         self, runner: StepRunner, val: list, step: int, loss_t: torch.Tensor, t_start: float
@@ -221,7 +225,7 @@ class Trainer:
         self._t_last = now
         self._rate = inst if step <= 2 else 0.9 * self._rate + 0.1 * inst
         val_loss = None
-        if step % cfg.steps_per_epoch == 0 or step == cfg.steps:
+        if self._validates(step):
             val_loss = runner.validate(val)
             self._record(runner.net, step, loss, val_loss)
             runner.sched.step(val_loss)
