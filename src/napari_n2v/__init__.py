@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # Lazy attributes: importing the package stays cheap (no torch import until the API is used).
 _LAZY = {
@@ -24,6 +24,9 @@ _LAZY = {
     "N2VModel": "napari_n2v.core.n2v_model",
     "Trainer": "napari_n2v.core.training",
     "TrainEvent": "napari_n2v.core.training",
+    "PreviewEvent": "napari_n2v.core.training",
+    "InfoEvent": "napari_n2v.core.training",
+    "PredictEvent": "napari_n2v.core.prediction",
     "train": "napari_n2v.core.training",
     "predict": "napari_n2v.core.prediction",
     "predict_iter": "napari_n2v.core.prediction",
@@ -37,8 +40,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from napari_n2v.core.errors import N2VError
     from napari_n2v.core.model_io import load_model
     from napari_n2v.core.n2v_model import N2VModel
-    from napari_n2v.core.prediction import predict, predict_iter
-    from napari_n2v.core.training import Trainer, TrainEvent, train
+    from napari_n2v.core.prediction import PredictEvent, predict, predict_iter
+    from napari_n2v.core.training import InfoEvent, PreviewEvent, Trainer, TrainEvent, train
+
+
+def __dir__() -> list[str]:
+    """List the lazy API too, so tab completion and ``dir()`` show ``train``, ``predict``, ..."""
+    return sorted({*globals(), *_LAZY})
 
 
 def __getattr__(name: str) -> Any:

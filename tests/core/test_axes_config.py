@@ -56,11 +56,17 @@ def test_config_defaults_and_json_round_trip():
     assert TrainConfig(n2v2=True).resolved_strategy == "median"
 
 
+def test_one_number_is_a_square_or_a_cube():
+    assert TrainConfig(axes="YX", patch_size=64).patch_size == (64, 64)
+    assert TrainConfig(axes="YX", patch_size=(32,)).patch_size == (32, 32)
+    assert TrainConfig(axes="ZYX", patch_size=32).patch_size == (32, 32, 32)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
         ({"patch_size": (30, 64)}, "multiple of 4"),
-        ({"patch_size": (64,)}, "need 2"),
+        ({"patch_size": (16, 64, 64)}, "need 2"),
         ({"masked_pixels": 2000}, "too many"),
         ({"masked_pixels": 0}, "at least 1"),
         ({"steps": 0}, "steps"),

@@ -112,3 +112,59 @@ def test_future_and_foreign_files(model, tmp_path):
         load_model(tmp_path / "future.safetensors")
     with pytest.raises(N2VError, match="no model file"):
         load_model(tmp_path / "missing.n2v.safetensors")
+
+
+def test_every_saved_model_loads_whatever_its_name(model, tmp_path):
+    """The header length is the first 8 bytes: a first byte of 0x80 must not read as a pickle."""
+    firsts = set()
+    for i in range(128):
+        path = save_model(model.__class__(**{**model.__dict__, "name": "n" * i}), tmp_path / f"{i}.st")
+        firsts.add(path.read_bytes()[0])
+        assert load_model(path).name == "n" * i
+    assert 0x80 in firsts  # the case that used to be refused was exercised
+
+
+def test_model_files_follow_the_umask(model, tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        path = save_model(model, tmp_path / "shared.n2v.safetensors")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
+def _edited(model, tmp_path, **meta_changes):
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    path = save_model(model, tmp_path / "orig.n2v.safetensors")
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata()
+    meta.update({k: json.dumps(v) if not isinstance(v, str) else v for k, v in meta_changes.items()})
+    out = tmp_path / "edited.n2v.safetensors"
+    save_file(load_file(str(path)), str(out), metadata=meta)
+    return out
+
+
+def test_weights_that_disagree_with_the_settings_give_one_line(model, tmp_path):
+    cfg = {**model.config.to_dict(), "n_filters": 16}
+    path = _edited(model, tmp_path, config=cfg)
+    with pytest.raises(N2VError) as info:
+        load_model(path)
+    msg = str(info.value)
+    assert "\n" not in msg and "do not fit" in msg and "of another shape" in msg
+
+
+def test_zero_std_is_refused_at_load(model, tmp_path):
+    path = _edited(model, tmp_path, std=[0.0])
+    with pytest.raises(N2VError, match="std"):
+        load_model(path)
+
+
+def test_model_prints_as_one_line(model):
+    text = repr(model)
+    assert "\n" not in text and "N2V" in text and len(text) < 200

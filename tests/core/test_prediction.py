@@ -10,6 +10,9 @@ from napari_n2v.core.n2v_model import N2VModel
 from napari_n2v.core.prediction import predict, predict_iter
 from napari_n2v.core.tiling import tile_grid
 
+# Most tests here use deliberately tiny tiles to exercise stitching; the warning has its own test.
+pytestmark = pytest.mark.filterwarnings("ignore:tiles of")
+
 
 def _model(axes="YX", channels=1, n2v2=False, seed=0):
     torch.manual_seed(seed)
@@ -142,3 +145,14 @@ def test_default_tiles_are_few_and_even():
     assert count_tiles((2048, 600), t, (32, 32)) == 3  # not 4 overlapping 1024s or 5 512s
     t3 = balanced_tile((40, 300, 300), (32, 256, 256), (32, 32, 32), 4)
     assert all(a <= b for a, b in zip(t3, (max(32, 2 * 32 + 4), 256, 256), strict=True))
+
+
+def test_tiny_tiles_warn_and_one_number_means_every_axis():
+    model = _model()
+    img = np.random.default_rng(0).normal(10, 3, (200, 200)).astype(np.float32)
+    with pytest.warns(UserWarning, match="compute each pixel"):
+        tiny = predict(model, img, "YX", PredictConfig(tile_shape=(40, 40), device="cpu"))
+    one = predict(model, img, "YX", PredictConfig(tile_shape=96, device="cpu"))
+    both = predict(model, img, "YX", PredictConfig(tile_shape=(96, 96), device="cpu"))
+    np.testing.assert_array_equal(one, both)
+    np.testing.assert_allclose(tiny, both, atol=1e-4)

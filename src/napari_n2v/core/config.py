@@ -44,7 +44,8 @@ class TrainConfig:
         Axes of the training array, letters from ``STCZYX``. ``Z`` means 3D training; ``S``/``T`` are
         independent samples (frames), ``C`` channels.
     patch_size
-        Spatial patch shape ``(Y, X)`` or ``(Z, Y, X)``; each a multiple of ``2**depth``.
+        Spatial patch shape ``(Y, X)`` or ``(Z, Y, X)``; each a multiple of ``2**depth``. One number
+        means the same size on every spatial axis (a square in 2D, a cube in 3D).
         None: 64×64 in 2D, 16×64×64 in 3D (shrunk to fit a small image, with a warning event).
     masked_pixels
         Blind-spot pixels per patch (N). None: 0.5% of the patch's pixels (20 of 64×64), at least 1.
@@ -83,6 +84,8 @@ class TrainConfig:
         set_(self, "axes", validate_axes(self.axes))
         set_(self, "patch_size", _tuple(self.patch_size))
         n_sp = self.n_spatial
+        if self.patch_size is not None and len(self.patch_size) == 1:  # one number: square / cube
+            set_(self, "patch_size", self.patch_size * n_sp)
         if self.patch_size is not None:
             if len(self.patch_size) != n_sp:
                 want = "(Z, Y, X)" if self.is_3d else "(Y, X)"
@@ -199,7 +202,8 @@ class TrainConfig:
 class PredictConfig:
     """How to run a trained model over an image.
 
-    ``tile_shape``/``overlap`` are spatial (``(Y, X)`` or ``(Z, Y, X)``). ``tile_shape`` is the largest
+    ``tile_shape``/``overlap`` are spatial (``(Y, X)`` or ``(Z, Y, X)``; one number means the same on
+    every spatial axis). ``tile_shape`` is the largest
     tile: each axis is covered by as few, evenly sized tiles as fit under it (None: 1024×1024 in 2D,
     32×256×256 in 3D). ``overlap`` is the context discarded at each tile side; None takes the model's
     receptive field, so a tiled result equals an untiled one.

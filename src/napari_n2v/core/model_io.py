@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+from torch import nn
 
 from .config import TrainConfig
 from .device import resolve_device
@@ -50,6 +52,7 @@ def save_model(model: N2VModel, path: str | Path, *, overwrite: bool = False) ->
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata=meta)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600: give the file what the umask allows
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -57,10 +60,28 @@ def save_model(model: N2VModel, path: str | Path, *, overwrite: bool = False) ->
     return path
 
 
+def _umask() -> int:
+    """The process umask (read by setting and restoring it; there is no getter)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _is_safetensors(head: bytes, size: int) -> bool:
+    """A safetensors file: an 8-byte little-endian header length N, then N bytes of JSON ('{...')."""
+    if len(head) < 9:
+        return False
+    n = int.from_bytes(head[:8], "little")
+    return 2 <= n <= size - 8 and head[8:9] == b"{"
+
+
 def _sniff(path: Path) -> str | None:
-    """Name a foreign format from the first bytes, for a clearer error."""
+    """Name a foreign format from the first bytes, for a clearer error (None: looks like safetensors,
+    or unknown, which the safetensors reader then refuses on its own)."""
     with open(path, "rb") as f:
-        head = f.read(8)
+        head = f.read(16)
+    if _is_safetensors(head, path.stat().st_size):
+        return None
     if head[:1] == b"\x80" or head[:2] in (b"(d", b"(l", b"}q"):
         return "a Python pickle"
     if head[:4] == b"PK\x03\x04":
@@ -109,9 +130,14 @@ def load_model(path: str | Path, device: str = "auto") -> N2VModel:
         std = np.asarray(json.loads(meta["std"]), dtype=np.float32)
         history = json.loads(meta.get("history", "[]"))
         network = build_unet(config, channels=int(mean.shape[0]))
-        network.load_state_dict(tensors, strict=True)
-    except (KeyError, ValueError, RuntimeError, TypeError) as err:
+    except (KeyError, ValueError, TypeError, N2VError) as err:
         raise N2VError(f"{path.name} has inconsistent contents and cannot be used: {err}") from err
+    if mean.shape != std.shape or not (np.all(np.isfinite(std)) and np.all(std > 0)):
+        raise N2VError(
+            f"{path.name} has an invalid normalisation (std {std.tolist()}): a std must be a positive "
+            "number per channel. Retrain the model on an image that is not constant."
+        )
+    check_weights(network, tensors, path.name)
     network.to(resolve_device(device)).eval()
     return N2VModel(
         config=config,
@@ -122,3 +148,27 @@ def load_model(path: str | Path, device: str = "auto") -> N2VModel:
         name=meta.get("name", path.stem),
         steps_trained=int(meta.get("steps_trained", 0)),
     )
+
+
+def check_weights(network: nn.Module, tensors: dict[str, torch.Tensor], name: str) -> None:
+    """Load ``tensors`` into ``network``, or raise one readable line on a mismatch (instead of torch's
+    list of every missing, unexpected and wrongly shaped tensor)."""
+    own = network.state_dict()
+    missing = sorted(set(own) - set(tensors))
+    unexpected = sorted(set(tensors) - set(own))
+    shapes = sorted(k for k in set(own) & set(tensors) if own[k].shape != tensors[k].shape)
+    if missing or unexpected or shapes:
+        parts = [
+            f"{len(v)} {what} (e.g. {v[0]})"
+            for what, v in (
+                ("missing", missing),
+                ("unexpected", unexpected),
+                ("of another shape", shapes),
+            )
+            if v
+        ]
+        raise N2VError(
+            f"{name}: its weights do not fit the network its settings describe ({'; '.join(parts)} "
+            "tensors). The file was edited or written by an incompatible program: use the original file."
+        )
+    network.load_state_dict(tensors, strict=True)

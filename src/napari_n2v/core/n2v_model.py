@@ -61,6 +61,10 @@ class N2VModel:
 
         return save_model(self, path, overwrite=overwrite)
 
+    def __repr__(self) -> str:
+        """One line (the dataclass default would print the whole U-Net)."""
+        return f"N2VModel({self.name!r}: {self.describe()}, axes {self.axes!r})"
+
     def describe(self) -> str:
         """One line for a UI."""
         c = self.config

@@ -7,7 +7,9 @@ default, or any array with ``__setitem__`` such as a zarr array), so data larger
 from __future__ import annotations
 
 import copy
+import math
 import time
+import warnings
 from collections.abc import Generator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from .data import check_dtype
 from .device import autocast_dtype, out_of_memory_hint, resolve_device
 from .errors import N2VError
 from .layout import Layout, guess_axes
+from .progress import drain
 from .tiling import balanced_tile, clip_to_image, round_up, tile_grid
 
 if TYPE_CHECKING:
@@ -71,7 +74,9 @@ def inference_network(
     """An eval-mode copy of ``net`` on ``device`` with each batch norm folded into its convolution
     (15-28% faster prediction on a CPU; identical up to float rounding). The original is untouched, so
     a network still training can be previewed."""
-    from torch.fx.experimental.optimization import fuse
+    with warnings.catch_warnings():  # its first import runs torch.utils.mkldnn's @script_method
+        warnings.filterwarnings("ignore", r"`torch\.jit\.script_method` is", DeprecationWarning)
+        from torch.fx.experimental.optimization import fuse
 
     eval_copy = copy.deepcopy(net).eval()
     try:
@@ -116,15 +121,22 @@ def predict_iter(
     device = resolve_device(config.device)
     m = 2**model.config.depth
     n_sp = len(layout.spatial_letters)
+    sizes = {}
     for name, v in (("tile_shape", config.tile_shape), ("overlap", config.overlap)):
+        if v is not None and len(v) == 1:  # one number: the same on every spatial axis
+            v = v * n_sp
         if v is not None and len(v) != n_sp:
-            raise N2VError(f"{name} {v} needs {n_sp} values ({', '.join(layout.spatial_letters)}).")
-    halo = tuple(round_up(o, m) for o in (config.overlap or model.halo))
+            raise N2VError(
+                f"{name} {v} needs one value or {n_sp} ({', '.join(layout.spatial_letters)})."
+            )
+        sizes[name] = v
+    halo = tuple(round_up(o, m) for o in (sizes["overlap"] or model.halo))
     padded = [round_up(n, m) for n in layout.spatial_shape]
-    largest = config.tile_shape or (DEFAULT_TILE_3D if model.is_3d else DEFAULT_TILE_2D)
+    largest = sizes["tile_shape"] or (DEFAULT_TILE_3D if model.is_3d else DEFAULT_TILE_2D)
     tile = balanced_tile(padded, largest, halo, m)
     clipped = (clip_to_image(t, layout.spatial_shape) for t in tile_grid(padded, tile, halo))
     tiles = [t for t in clipped if t is not None]
+    _warn_small_tiles(tiles, padded, tile, halo)
     total = layout.n_samples * len(tiles)
     batch = config.batch_size or (4 if device.type == "cuda" else 1)
     mean = torch.as_tensor(model.mean, dtype=torch.float32, device=device).reshape(
@@ -163,6 +175,29 @@ def predict_iter(
     return out
 
 
+#: Warn when tiles make the network compute each pixel more than this many times (halo overhead).
+TILE_OVERHEAD_WARN = 3.0
+
+
+def _warn_small_tiles(
+    tiles: Sequence[Any], padded: Sequence[int], tile: Sequence[int], halo: Sequence[int]
+) -> None:
+    """Tiles much smaller than their context recompute most pixels: say so, with a better size."""
+    if len(tiles) < 2:
+        return
+    computed = len(tiles) * math.prod(tile)
+    overhead = computed / math.prod(padded)
+    if overhead > TILE_OVERHEAD_WARN:
+        better = tuple(min(n, max(t, 8 * h)) for n, t, h in zip(padded, tile, halo, strict=True))
+        warnings.warn(
+            f"tiles of {tuple(tile)} need {tuple(halo)} pixels of context on each side, so the "
+            f"{len(tiles)} tiles compute each pixel {overhead:.1f} times: use larger tiles "
+            f"(e.g. {','.join(map(str, better))}) unless memory is short.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def predict(
     model: N2VModel,
     image: Any,
@@ -172,9 +207,4 @@ def predict(
     out: Any = None,
 ) -> Any:
     """Denoise ``image`` and return the result (see :func:`predict_iter`)."""
-    gen = predict_iter(model, image, axes, config, out=out)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+    return drain(predict_iter(model, image, axes, config, out=out))

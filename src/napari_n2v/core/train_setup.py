@@ -42,7 +42,10 @@ def _canonical(image: Any, axes: str, what: str) -> np.ndarray:
     if 0 in tuple(image.shape):
         raise N2VError(f"{what} is empty (shape {tuple(image.shape)}).")
     check_dtype(image.dtype)
-    validate_axes(axes, image.shape)
+    try:
+        validate_axes(axes, image.shape)
+    except N2VError as err:  # say which image: the training one or the validation one
+        raise N2VError(f"{what} (shape {tuple(image.shape)}): {err}") from err
     data = to_canonical(np.asarray(image), axes)
     check_finite(data, what)
     return data

@@ -30,6 +30,7 @@ from .device import (
 from .errors import N2VError
 from .model import build_unet
 from .n2v_model import N2VModel
+from .progress import TrainProgress, drain
 from .step import StepRunner, val_sampler
 from .train_setup import TrainData, prepare_data
 
@@ -284,26 +285,7 @@ def train(
 ) -> N2VModel:
     """Train and return the best model; with ``progress`` a tqdm bar shows steps and losses."""
     trainer = Trainer(image, config, val_image=val_image, model=model, name=name)
-    gen = trainer.run()
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=config.steps, unit="step", dynamic_ncols=True)
-    try:
-        while True:
-            try:
-                ev = next(gen)
-            except StopIteration as stop:
-                return stop.value
-            if bar is not None and isinstance(ev, TrainEvent):
-                bar.update(1)
-                post = {"loss": f"{ev.train_loss:.4f}", "patch/s": f"{ev.patches_per_s:.0f}"}
-                if ev.best_val_loss is not None:
-                    post["val"] = f"{ev.best_val_loss:.4f}"
-                bar.set_postfix(post, refresh=False)
-            elif bar is not None and isinstance(ev, InfoEvent):
-                bar.write(ev.message)
-    finally:
-        if bar is not None:
-            bar.close()
+    if not progress:
+        return drain(trainer.run())
+    with TrainProgress(config.steps) as bar:
+        return drain(trainer.run(), bar.update)
