@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     from napari_n2v.core import lazy_io
     from napari_n2v.core.config import PredictConfig, TrainConfig
+    from napari_n2v.core.image_io import read_image
     from napari_n2v.core.prediction import predict_iter
     from napari_n2v.core.training import train
 
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> dict:
         raise SystemExit(f"filling the input store failed (exit {child.exitcode})")
     fill_s = time.perf_counter() - t0
     try:
-        image = lazy_io.open_zarr(src)
+        image = read_image(src, "SYX").data
         crop = np.asarray(image[0, :256, :256])
         model = train(crop, TrainConfig(axes="YX", steps=args.train_steps, patch_size=(64, 64),
                                         val_patches=4, steps_per_epoch=10, seed=0))  # fmt: skip

@@ -59,13 +59,17 @@ def widget(make_napari_viewer, models):
     reg.clear()
 
 
-def _run(qtbot, w: PredictWidget, layer: str, model: str, axes: str | None = None):
+def _start(w: PredictWidget, layer: str, model: str, axes: str | None = None) -> None:
     w.form.layer_combo.setCurrentText(layer)
     w.form.model_combo.setCurrentText(model)
     if axes is not None:
         w.form.axes_edit.setText(axes)
+    w.form.predict_button.click()
+
+
+def _run(qtbot, w: PredictWidget, layer: str, model: str, axes: str | None = None):
     with qtbot.waitSignal(w.finished, timeout=TIMEOUT) as blocker:
-        w.form.predict_button.click()
+        _start(w, layer, model, axes)
     return blocker.args[0]
 
 
@@ -204,8 +208,10 @@ def test_mismatched_model_is_a_clear_message(qtbot, widget, images) -> None:
     widget.form.layer_combo.setCurrentText("flat")
     widget.form.model_combo.setCurrentText("tiny 3D")
     assert "model is 3D" in widget.form.plan_label.text()
+    assert not widget.form.predict_button.isEnabled()  # disabled, and the reason is in red
+    assert "color" in widget.form.plan_label.styleSheet()
     n_layers = len(viewer.layers)
-    widget.form.predict_button.click()
+    widget.predict()  # called anyway (a script): refused with the same message
     assert widget.worker is None and len(viewer.layers) == n_layers
     assert "3D" in widget.form.status.text()
     # An RGB layer with a 1-channel model: channel count mismatch.
@@ -213,16 +219,98 @@ def test_mismatched_model_is_a_clear_message(qtbot, widget, images) -> None:
     viewer.add_image(rgb, name="rgb", rgb=True)
     widget.form.layer_combo.setCurrentText("rgb")
     widget.form.model_combo.setCurrentText("tiny 2D")
-    widget.form.predict_button.click()
-    assert widget.worker is None
-    assert "channel" in widget.form.status.text()
-    # A 3D model on a stack whose typed axes have no Z: the axes the user typed are checked.
+    assert not widget.form.predict_button.isEnabled()
+    assert "channel" in widget.form.plan_label.text()
+    # A fitting model: enabled again, the plan in the normal colour.
+    widget.form.layer_combo.setCurrentText("flat")
+    assert widget.form.predict_button.isEnabled()
+    assert widget.form.plan_label.styleSheet() == ""
+
+
+def test_axes_errors_name_the_axes_box_and_the_guess(widget, images) -> None:
+    viewer = widget.viewer
     viewer.add_image(images["3d"], name="zstack")
     widget.form.layer_combo.setCurrentText("zstack")
     widget.form.model_combo.setCurrentText("tiny 3D")
+    assert widget.form.axes_edit.text() == "ZYX" and widget.form.predict_button.isEnabled()
     widget.form.axes_edit.setText("TYX")
-    widget.form.predict_button.click()
-    assert widget.worker is None and "no Z" in widget.form.status.text()
+    widget.form.axes_edit.textEdited.emit("TYX")  # as if typed
+    plan = widget.form.plan_label.text()
+    assert "no Z" in plan and "Axes box" in plan and "'TYX'" in plan and "'ZYX'" in plan
+    assert not widget.form.predict_button.isEnabled()
+    widget.predict()
+    assert widget.worker is None and "Axes box" in widget.form.status.text()
+
+
+def test_predict_needs_a_model(make_napari_viewer, images) -> None:
+    get_registry().clear()
+    viewer = make_napari_viewer()
+    viewer.add_image(images["2d"], name="img")
+    w = PredictWidget(viewer)
+    assert not w.form.predict_button.isEnabled()
+    assert "No model" in w.form.model_label.text() and "color" in w.form.model_label.styleSheet()
+
+
+def test_device_line_says_what_the_model_will_use(widget, images, monkeypatch) -> None:
+    from napari_n2v.core import device
+
+    monkeypatch.setattr(device, "cpu_has_bf16", lambda: True)  # a CPU with bf16: 2D only
+    widget.viewer.add_image(images["3d"], name="zstack")
+    widget.form.model_combo.setCurrentText("tiny 3D")
+    assert widget.form.device_label.text() == device.describe_device("auto", n_dim=3)
+    widget.form.model_combo.setCurrentText("tiny 2D")
+    assert widget.form.device_label.text() == device.describe_device("auto", n_dim=2)
+
+
+def test_image_box_skips_previews_and_follows_the_selection(widget, images, models) -> None:
+    from napari_n2v._qt.preview import show_preview
+
+    viewer = widget.viewer
+    src = viewer.add_image(images["2d"], name="noisy")
+    other = viewer.add_image(images["2d"], name="other")
+    preview = show_preview(viewer, src, images["2d"], None)  # as after training: it is active
+    assert viewer.layers.selection.active is preview
+    box = widget.form.layer_combo
+    items = [box.itemText(i) for i in range(box.count())]
+    assert preview.name not in items
+    assert box.currentText() == "noisy"  # the preview's source, not the preview
+    # A new widget (Predict opened after training) starts on the source too.
+    assert PredictWidget(viewer).form.layer_combo.currentText() == "noisy"
+    viewer.layers.selection.active = other
+    assert box.currentText() == "other"
+    # The user picks a layer: the box stays there, whatever gets selected.
+    box.setCurrentIndex(box.findText("noisy"))
+    box.activated.emit(box.currentIndex())
+    viewer.layers.selection.active = other
+    assert box.currentText() == "noisy"
+
+
+def test_result_layer_does_not_become_the_input(qtbot, widget, images) -> None:
+    widget.viewer.add_image(images["2d"], name="noisy")
+    layer = _run(qtbot, widget, "noisy", "tiny 2D")
+    assert widget.viewer.layers.selection.active is layer
+    assert widget.form.layer_combo.currentText() == "noisy"
+
+
+def test_runtime_error_in_the_worker_is_reported(qtbot, widget, images, monkeypatch) -> None:
+    from napari.utils.notifications import notification_manager
+
+    from napari_n2v.core import prediction
+
+    def boom(*args, **kwargs):
+        yield from ()
+        raise RuntimeError("engine exploded (simulated)")
+
+    monkeypatch.setattr(prediction, "predict_iter", boom)
+    n_before = len(notification_manager.records)
+    widget.viewer.add_image(images["2d"], name="noisy")
+    with qtbot.waitSignal(widget.finished, timeout=10_000) as blocker:
+        _start(widget, "noisy", "tiny 2D")
+    assert blocker.args == [None]
+    assert "engine exploded (simulated)" in widget.form.status.text()
+    notes = [n.message for n in notification_manager.records[n_before:]]
+    assert len(notes) == 1 and "engine exploded (simulated)" in notes[0]
+    assert widget.form.predict_button.isEnabled()
 
 
 def test_load_model_file(qtbot, widget, models, tmp_path) -> None:

@@ -261,3 +261,89 @@ def test_errors_are_notified_and_widget_resets(make_widget, qtbot, noisy, monkey
     assert any("out of memory (simulated)" in e for e in w.errors)
     assert w.train_button.isEnabled() and not w.stop_button.isEnabled()
     assert w.model is None
+
+
+def test_axes_error_names_the_control_and_the_guess(make_widget, noisy):
+    w = make_widget(noisy["2d"])
+    w.settings.axes_override.setText("ZYX")
+    text = w.error_label.text()
+    assert "'ZYX'" in text and "Advanced settings" in text and "'YX'" in text
+
+
+def test_device_line_says_what_a_3d_run_uses(make_widget, noisy, monkeypatch):
+    from napari_n2v.core import device
+
+    monkeypatch.setattr(device, "cpu_has_bf16", lambda: True)  # bf16 autocast: 2D only on a CPU
+    w = make_widget(noisy["3d"], axis_labels=("z", "y", "x"))
+    assert w.axes() == "ZYX"
+    assert w.settings.device_label.text() == device.describe_device("auto", n_dim=3)
+    w.axes_choice.combo.setCurrentIndex(1)  # frames: 2D training
+    assert w.settings.device_label.text() == device.describe_device("auto", n_dim=2)
+
+
+def test_no_torchscript_deprecation_warning_during_training(make_widget, qtbot, noisy, monkeypatch):
+    import sys
+
+    # The warning came from the first import of torch.utils.mkldnn (by the preview's batch-norm
+    # fusion) inside the worker, whose "always" filter turned it into a notification each session.
+    for name in ("torch.fx.experimental.optimization", "torch.utils.mkldnn"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    warned: list[str] = []
+    monkeypatch.setattr(tw_module, "show_warning", lambda m: warned.append(str(m)))
+    w = make_widget(noisy["2d"], name="img")
+    w.preview_interval_ms = 30
+    w.settings.steps.setValue(100_000)
+    w.train_button.click()
+    qtbot.waitUntil(lambda: preview_name("img") in w.viewer.layers, timeout=TIMEOUT)
+    w.stop_button.click()
+    _wait_done(qtbot, w)
+    assert "torch.fx.experimental.optimization" in sys.modules  # the import did run in the worker
+    assert not [m for m in warned if "script_method" in m]
+
+
+def test_smoothed_loss_tracks_a_fast_fall(qtbot):
+    from napari_n2v._qt.loss_plot import LossPlot
+
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    steps = np.arange(1, 401)
+    loss = np.exp(-steps / 20) + 0.01
+    for s, v in zip(steps, loss, strict=True):
+        plot.add_train(int(s), float(v))
+    smooth = np.asarray(plot._ema)
+    for s in (10, 30, 60, 100):  # within 10% of the loss it smooths while the loss falls 60-fold
+        assert abs(smooth[s - 1] / loss[s - 1] - 1) < 0.1, s
+    noisy = 1 + np.random.default_rng(0).normal(0, 0.1, 400)
+    plot.clear()
+    for s, v in zip(steps, noisy, strict=True):
+        plot.add_train(int(s), float(v))
+    assert np.std(np.asarray(plot._ema)[200:]) < 0.5 * np.std(noisy[200:])  # and still smooths
+
+
+def test_both_docks_fit_a_small_screen(make_widget, noisy):
+    from napari_n2v._qt.predict_widget import PredictWidget
+
+    w = make_widget(noisy["2d"])
+    p = PredictWidget(w.viewer)
+    w.viewer.window.add_dock_widget(p, name="Predict")
+    window = w.viewer.window._qt_window
+    assert window.minimumSizeHint().height() <= 760  # a 1280 × 800 screen, less its task bar
+    assert p.minimumSizeHint().height() >= p.form.status.sizeHint().height()
+
+
+def test_canvas_is_fitted_again_after_docking(make_napari_viewer, qtbot, noisy):
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(1280, 760)
+    viewer.add_image(np.zeros((256, 256), np.float32))
+    qtbot.wait(200)
+    viewer.reset_view()
+    w = TrainWidget(viewer)
+    viewer.window.add_dock_widget(w, name="Train")
+    qtbot.wait(500)
+
+    def shows_everything() -> bool:
+        height, width = viewer.canvas.size
+        return min(height, width) / viewer.camera.zoom >= 256
+
+    qtbot.waitUntil(shows_everything, timeout=3000)
+    w.shutdown()

@@ -27,3 +27,12 @@ def test_engine_never_imports_gui():
         "import napari_n2v as n; n.train; n.predict; n.load_model; n.TrainConfig"
     )
     assert not _loaded_after(code) & set(GUI)
+
+
+def test_the_api_is_listed_for_tab_completion():
+    import napari_n2v
+
+    names = dir(napari_n2v)
+    for name in ("train", "predict", "load_model", "PreviewEvent", "InfoEvent", "PredictEvent"):
+        assert name in names
+        assert getattr(napari_n2v, name) is not None

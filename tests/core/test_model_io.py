@@ -118,7 +118,9 @@ def test_every_saved_model_loads_whatever_its_name(model, tmp_path):
     """The header length is the first 8 bytes: a first byte of 0x80 must not read as a pickle."""
     firsts = set()
     for i in range(128):
-        path = save_model(model.__class__(**{**model.__dict__, "name": "n" * i}), tmp_path / f"{i}.st")
+        path = save_model(
+            model.__class__(**{**model.__dict__, "name": "n" * i}), tmp_path / f"{i}.st"
+        )
         firsts.add(path.read_bytes()[0])
         assert load_model(path).name == "n" * i
     assert 0x80 in firsts  # the case that used to be refused was exercised
@@ -144,7 +146,9 @@ def _edited(model, tmp_path, **meta_changes):
     path = save_model(model, tmp_path / "orig.n2v.safetensors")
     with safe_open(str(path), framework="pt") as f:
         meta = f.metadata()
-    meta.update({k: json.dumps(v) if not isinstance(v, str) else v for k, v in meta_changes.items()})
+    meta.update(
+        {k: json.dumps(v) if not isinstance(v, str) else v for k, v in meta_changes.items()}
+    )
     out = tmp_path / "edited.n2v.safetensors"
     save_file(load_file(str(path)), str(out), metadata=meta)
     return out

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from napari.layers import Image
 from qtpy.QtWidgets import QComboBox, QWidget
 
+from .preview import is_preview
+
 if TYPE_CHECKING:  # pragma: no cover
     import napari
 
@@ -63,7 +65,7 @@ class LayerCombo(QComboBox):
             return
         current = self.currentData()
         images = [lyr for lyr in self._viewer.layers if isinstance(lyr, Image)]
-        images = [lyr for lyr in images if not lyr.name.endswith("(N2V preview)")]
+        images = [lyr for lyr in images if not is_preview(lyr)]
         self._watch(images)
         self.blockSignals(True)
         self.clear()

@@ -6,12 +6,24 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
+from qtpy.QtCore import QSize
 from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-#: Weight of the newest step in the smoothed training curve (exponential moving average).
-SMOOTHING = 0.1
+#: Time constant of the smoothed training curve, as a fraction of the steps drawn so far: the curve
+#: keeps the same look at any zoom level and follows the raw loss within a few percent of the x-range.
+SMOOTHING = 0.02
+#: Least height of the plot (px). It is also the height it asks for: in a crowded dock the form
+#: keeps its rows and the plot takes only the room that is left over.
+PLOT_MIN_HEIGHT = 140
 #: Redraw at most this often (seconds); events can arrive faster than the eye needs.
 REDRAW_S = 0.1
+
+
+class _CompactPlot(pg.PlotWidget):
+    """A plot that asks for little room (pyqtgraph's default hint, 640 × 480, widens the dock)."""
+
+    def sizeHint(self) -> QSize:
+        return QSize(320, PLOT_MIN_HEIGHT)
 
 
 class LossPlot(QWidget):
@@ -23,8 +35,8 @@ class LossPlot(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.plot = pg.PlotWidget(background=None)
-        self.plot.setMinimumHeight(160)
+        self.plot = _CompactPlot(background=None)
+        self.plot.setMinimumHeight(PLOT_MIN_HEIGHT)
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "loss")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
@@ -56,6 +68,10 @@ class LossPlot(QWidget):
         self._steps: list[int] = []
         self._train: list[float] = []
         self._ema: list[float] = []
+        self._ema_sum = (
+            0.0  # exponentially weighted sum of losses, and of weights (bias correction)
+        )
+        self._ema_weight = 0.0
         self._val_steps: list[int] = []
         self._val_loss: list[float] = []
         self._offset = 0
@@ -81,10 +97,16 @@ class LossPlot(QWidget):
         """Add the training loss of ``step`` (1-based within the current run)."""
         if not np.isfinite(loss):
             return
-        self._steps.append(step + self._offset)
+        x = step + self._offset
+        gap = x - self._steps[-1] if self._steps else 1
+        self._steps.append(x)
         self._train.append(float(loss))
-        prev = self._ema[-1] if self._ema else float(loss)
-        self._ema.append(prev + SMOOTHING * (float(loss) - prev))
+        # EMA over steps with a bias correction: no pull towards the first (high) loss, so the
+        # smoothed curve tracks a fast fall instead of lagging behind it.
+        decay = float(np.exp(-max(gap, 1) / max(1.0, SMOOTHING * x)))
+        self._ema_sum = decay * self._ema_sum + (1 - decay) * float(loss)
+        self._ema_weight = decay * self._ema_weight + (1 - decay)
+        self._ema.append(self._ema_sum / self._ema_weight)
         self._maybe_redraw()
 
     def add_val(self, step: int, loss: float) -> None:

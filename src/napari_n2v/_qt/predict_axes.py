@@ -8,6 +8,7 @@ layer, or (for a multi-channel model) a leading dim whose size is the model's ch
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from napari_n2v.core.axes import validate_axes
 from napari_n2v.core.errors import N2VError
@@ -111,3 +112,33 @@ def describe_plan(axes: str, shape: Sequence[int], is_3d: bool) -> str:
     unit = "volume" if is_3d else "plane"
     how = "" if n == 1 else (", one by one" if is_3d else ", 2D model frame by frame")
     return f"{n} {unit}{'s' if n != 1 else ''}{how}"
+
+
+def plan_axes(text: str, shape: Sequence[int], rgb: bool, model: Any) -> tuple[str, str | None]:
+    """The axes to predict with: ``text`` (the Axes box) or, when empty, the guess for ``model``.
+
+    Returns the checked axes and the guess (None when nothing fits). Errors name the Axes box and
+    show what was guessed, so the user knows where to correct what.
+
+    Raises
+    ------
+    N2VError
+        The axes do not fit the data or the model.
+    """
+    typed = text.strip().upper()
+    try:
+        guess: str | None = infer_axes(shape, rgb, model.is_3d, model.n_channels)
+    except N2VError as err:
+        if not typed:
+            raise N2VError(f"{err} (no axes fit; type them in the Axes box).") from err
+        guess = None
+    axes = typed or str(guess)
+    try:
+        return check_axes(axes, shape, model.is_3d, model.n_channels), guess
+    except N2VError as err:
+        if axes == guess:
+            where = f"Axes box: {axes!r}, guessed from the layer's shape {tuple(shape)}"
+        else:
+            hint = f"; the guess was {guess!r}" if guess else ""
+            where = f"Axes box: {axes!r} as typed{hint}"
+        raise N2VError(f"{err} ({where}.)") from err

@@ -14,8 +14,12 @@ from qtpy.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
+from superqt import QCollapsible
+
+from .dock_fit import VScrollArea
 
 if TYPE_CHECKING:  # pragma: no cover
     from napari_n2v.core.config import PredictConfig
@@ -66,9 +70,10 @@ class PredictForm(QWidget):
         self.plan_label = QLabel("")
         self.plan_label.setWordWrap(True)
         self.tile_spin = _spin(
-            16, 8192, 32, "Tile edge in Y and X (rounded to the network's multiple)."
+            16, 8192, 32, "Largest tile edge in Y and X (rounded to the network's multiple)."
         )
-        self.tile_z_spin = _spin(4, 1024, 4, "Tile depth in Z (3D models only).", True)
+        self.tile_spin.setValue(default_tile(None)[-1])
+        self.tile_z_spin = _spin(4, 1024, 4, "Largest tile depth in Z (3D models only).", True)
         self.tile_z_spin.setSpecialValueText("–")
         self.overlap_spin = _spin(
             0, 512, 2, "Overlap of tiles; at least the model's halo hides seams."
@@ -84,6 +89,7 @@ class PredictForm(QWidget):
         self.store_edit.setEnabled(False)
         self.stream_check.toggled.connect(self.store_edit.setEnabled)
         self.device_label = QLabel(describe_device("auto"))
+        self.device_label.setToolTip("Where the model runs, and in which precision.")
         self.predict_button = QPushButton("Predict")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
@@ -93,7 +99,21 @@ class PredictForm(QWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
 
-        form = QFormLayout(self)
+        self.advanced = QCollapsible("Tiles and output")
+        adv_widget = QWidget()
+        adv = QFormLayout(adv_widget)
+        adv.setContentsMargins(0, 0, 0, 0)
+        adv.addRow("Tile (Y, X)", self.tile_spin)
+        adv.addRow("Tile Z", self.tile_z_spin)
+        adv.addRow("Overlap", self.overlap_spin)
+        adv.addRow("Batch size", self.batch_spin)
+        adv.addRow(self.tta_check)
+        adv.addRow(self.stream_check)
+        adv.addRow("Zarr output", self.store_edit)
+        self.advanced.addWidget(adv_widget)
+
+        front = QWidget()  # the rows that always stay in view
+        form = QFormLayout(front)
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Image", self.layer_combo)
         row = QHBoxLayout()
@@ -103,20 +123,22 @@ class PredictForm(QWidget):
         form.addRow("", self.model_label)
         form.addRow("Axes", self.axes_edit)
         form.addRow("", self.plan_label)
-        form.addRow("Tile (Y, X)", self.tile_spin)
-        form.addRow("Tile Z", self.tile_z_spin)
-        form.addRow("Overlap", self.overlap_spin)
-        form.addRow("Batch size", self.batch_spin)
-        form.addRow(self.tta_check)
-        form.addRow(self.stream_check)
-        form.addRow("Zarr output", self.store_edit)
         form.addRow("Device", self.device_label)
         buttons = QHBoxLayout()
         buttons.addWidget(self.predict_button)
         buttons.addWidget(self.cancel_button)
-        form.addRow(buttons)
-        form.addRow(self.progress)
-        form.addRow(self.status)
+        inputs = QWidget()
+        top = QVBoxLayout(inputs)
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(front)
+        top.addWidget(self.advanced)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(4)
+        lay.addWidget(VScrollArea(inputs, keep=front))  # buttons and status line stay in view
+        lay.addLayout(buttons)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.status)
 
     @staticmethod
     def set_items(combo: QComboBox, items: list[str], keep: str) -> None:
@@ -135,7 +157,13 @@ class PredictForm(QWidget):
             combo.currentIndexChanged.emit(combo.currentIndex())
 
     def show_model(self, model: N2VModel | None) -> None:
-        """Describe ``model`` and set tile/overlap defaults from it."""
+        """Describe ``model`` (in red when there is none) and set tile/overlap/device from it."""
+        from napari_n2v.core.device import describe_device
+
+        _set_red(self.model_label, model is None)
+        # The precision depends on the model: on a CPU, bf16 autocast is for 2D only.
+        n_dim = 3 if model is not None and model.is_3d else 2
+        self.device_label.setText(describe_device("auto", n_dim=n_dim))
         if model is None:
             self.model_label.setText("No model yet: train one or load a file.")
             return
@@ -162,6 +190,17 @@ class PredictForm(QWidget):
             tta=self.tta_check.isChecked(),
         )
 
+    def show_plan(self, text: str, problem: bool) -> None:
+        """Say what will happen (``problem``: why Predict cannot run, in red)."""
+        self.plan_label.setText(text)
+        self.plan_label.setVisible(bool(text))
+        _set_red(self.plan_label, problem)
+
+    def show_status(self, text: str, problem: bool = False) -> None:
+        """The status line under the progress bar (``problem``: in red)."""
+        self.status.setText(text)
+        _set_red(self.status, problem)
+
     def set_running(self, running: bool) -> None:
         """Enable Cancel (and disable the inputs) while a prediction runs."""
         for w in (self.predict_button, self.layer_combo, self.model_combo, self.load_button):
@@ -182,8 +221,17 @@ class PredictForm(QWidget):
         self.progress.setFormat(f"%v / %m tiles  {eta}".rstrip())
 
 
+#: Colour of problems (the Train widget's error line uses the same).
+PROBLEM_COLOUR = "#e5534b"
+
+
+def _set_red(label: QLabel, red: bool) -> None:
+    label.setStyleSheet(f"color: {PROBLEM_COLOUR};" if red else "")
+
+
 def default_tile(model: Any) -> tuple[int, ...]:
-    """The engine's default spatial tile shape for ``model``."""
+    """The engine's default spatial tile shape for ``model`` (None: for a 2D model)."""
     from napari_n2v.core import prediction
 
-    return tuple(prediction.DEFAULT_TILE_3D if model.is_3d else prediction.DEFAULT_TILE_2D)
+    is_3d = model is not None and model.is_3d
+    return tuple(prediction.DEFAULT_TILE_3D if is_3d else prediction.DEFAULT_TILE_2D)

@@ -24,6 +24,11 @@ _SAMPLE_PIXELS = 4 * 2**20
 PERCENTILES = (0.1, 99.9)
 
 
+class PredictionFailed(Exception):
+    """A RuntimeError raised while predicting, re-raised under another type: superqt takes a
+    RuntimeError escaping a generator for "the worker was deleted", drops it and never finishes."""
+
+
 @dataclass(frozen=True)
 class PredictOutput:
     """What the worker returns to the main thread.
@@ -114,6 +119,15 @@ def run_prediction(
     -------
     PredictOutput
     """
+    try:
+        return (yield from _run(model, data, axes, config, out_path))
+    except RuntimeError as err:
+        raise PredictionFailed(f"{type(err).__name__}: {err}") from err
+
+
+def _run(
+    model: Any, data: Any, axes: str, config: PredictConfig, out_path: Path | None
+) -> Generator[Any, None, PredictOutput]:
     from napari_n2v.core.prediction import predict_iter
 
     if out_path is None:

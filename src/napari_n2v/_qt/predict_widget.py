@@ -1,12 +1,12 @@
 """Predict dock widget: denoise any image layer with a model of this session or from a file.
 
-The widget reads values on the main thread (the layer's array, a frozen :class:`PredictConfig`, the
-model), runs :func:`napari_n2v._qt.predict_job.run_prediction` in a ``thread_worker`` and touches the
-viewer only in the ``yielded``/``returned`` handlers. The result is always a new layer.
+Values are read on the main thread (layer array, frozen :class:`PredictConfig`, model); a worker runs
+:func:`napari_n2v._qt.predict_job.run_prediction`; the viewer is touched only in its handlers.
 """
 
 from __future__ import annotations
 
+from contextlib import suppress
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,10 +18,12 @@ from napari_n2v.core import lazy_io
 from napari_n2v.core.config import PredictConfig
 from napari_n2v.core.errors import N2VError
 
+from .dock_fit import fit_after_docking
 from .models import get_registry
-from .predict_axes import check_axes, describe_plan, infer_axes
+from .predict_axes import describe_plan, infer_axes, plan_axes
 from .predict_form import PredictForm
 from .predict_layers import TEMP_STORES, level0, remove_temp_store_of, result_kwargs, result_name
+from .predict_picker import ImageBox, disconnect_all
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
@@ -59,7 +61,10 @@ class PredictWidget(QWidget):
         self._source: Any = None
         self._store: Path | None = None
         self._result: Any = None
+        self._fitted = False  # the canvas was fitted again after docking
+        self.problem = ""  # why Predict cannot run now ("" when it can)
         self.form = PredictForm(self)
+        self.image_box = ImageBox(napari_viewer, self.form.layer_combo)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.form)
@@ -69,33 +74,26 @@ class PredictWidget(QWidget):
         f.cancel_button.clicked.connect(self.cancel)
         f.load_button.clicked.connect(self._choose_model_file)
         f.layer_combo.currentIndexChanged.connect(self._on_layer_changed)
+        f.axes_edit.textEdited.connect(self._check)
         f.model_combo.currentIndexChanged.connect(self._on_model_changed)
         events = self.viewer.layers.events
         self._connections: list[tuple[Any, Any]] = [
             *(
-                (ev, self._refresh_layers)
-                for ev in (events.inserted, events.removed, events.reordered)
+                (ev, self.image_box.refresh)
+                for ev in (events.inserted, events.removed, events.reordered, events.renamed)
             ),
-            (events.renamed, self._refresh_layers),
             (events.removed, self._on_layer_removed),
             (self.registry.changed, self._refresh_models),
+            (self.viewer.layers.selection.events.active, self.image_box.on_active_changed),
         ]
         for sig, slot in self._connections:
             sig.connect(slot)
         # napari may delete a dock widget without closeEvent: disconnect then too.
-        self.destroyed.connect(partial(_disconnect, self._connections))
-        self._refresh_layers()
+        self.destroyed.connect(partial(disconnect_all, self._connections))
+        self.image_box.refresh()
         self._refresh_models()
 
     # --- pickers -----------------------------------------------------------------------------------
-    def _refresh_layers(self, event: Any = None) -> None:
-        import napari
-
-        names = [ly.name for ly in self.viewer.layers if isinstance(ly, napari.layers.Image)]
-        active = self.viewer.layers.selection.active
-        keep = self.form.layer_combo.currentText() or (active.name if active is not None else "")
-        self.form.set_items(self.form.layer_combo, names, keep)
-
     def _refresh_models(self) -> None:
         names = self.registry.names()
         keep = self.form.model_combo.currentText() or (names[-1] if names else "")
@@ -104,8 +102,7 @@ class PredictWidget(QWidget):
 
     def selected_layer(self) -> Any:
         """The chosen image layer, or None."""
-        name = self.form.layer_combo.currentText()
-        return self.viewer.layers[name] if name in self.viewer.layers else None
+        return self.image_box.layer()
 
     def selected_model(self) -> N2VModel | None:
         """The chosen model, or None."""
@@ -123,22 +120,44 @@ class PredictWidget(QWidget):
         self._update_axes()
 
     def _update_axes(self, *args: Any) -> None:
-        """Fill the axes field from the layer and the model; say what will happen."""
+        """Fill the axes field from the layer and the model, then check the plan."""
         layer, model = self.selected_layer(), self.selected_model()
-        if layer is None or model is None:
-            self.form.axes_edit.setText("")
-            self.form.plan_label.setText("")
-            return
-        data = level0(layer.data)
-        try:
-            axes = infer_axes(data.shape, layer.rgb, model.is_3d, model.n_channels)
-            check_axes(axes, data.shape, model.is_3d, model.n_channels)
-        except N2VError as err:
-            self.form.axes_edit.setText("")
-            self.form.plan_label.setText(str(err))
-            return
-        self.form.axes_edit.setText(axes)
-        self.form.plan_label.setText(describe_plan(axes, data.shape, model.is_3d))
+        text = ""
+        if layer is not None and model is not None:
+            with suppress(N2VError):  # nothing fits: _check says why
+                text = infer_axes(
+                    level0(layer.data).shape, layer.rgb, model.is_3d, model.n_channels
+                )
+        self.form.axes_edit.setText(text)
+        self._check()
+
+    def _check(self, *args: Any) -> tuple[str, Any] | None:
+        """Say what Predict will do, or why it cannot (in red, and Predict is disabled).
+
+        Returns ``(axes, data)`` when Predict can run; otherwise :attr:`problem` says why.
+        """
+        if self.worker is not None:
+            return None
+        layer, model = self.selected_layer(), self.selected_model()
+        result, plan = None, ""
+        if model is None:  # the model line says so in red; the plan line stays empty
+            self.problem = "Predict needs a model: train one in the Train widget, or Load… a file."
+        elif layer is None:
+            self.problem = plan = "Predict needs an image layer: open or add one."
+        else:
+            data = level0(layer.data)
+            try:
+                axes, _guess = plan_axes(self.form.axes_edit.text(), data.shape, layer.rgb, model)
+                result, plan, self.problem = (
+                    (axes, data),
+                    describe_plan(axes, data.shape, model.is_3d),
+                    "",
+                )
+            except N2VError as err:
+                self.problem = plan = str(err)
+        self.form.show_plan(plan, problem=result is None)
+        self.form.predict_button.setEnabled(result is not None)
+        return result
 
     def load_model_file(self, path: str | Path) -> str | None:
         """Load a model file, add it to the session's models and select it; errors are notified.
@@ -169,22 +188,19 @@ class PredictWidget(QWidget):
     # --- running -----------------------------------------------------------------------------------
     def predict(self) -> None:
         """Read the settings, check them against the layer and model, and start the worker."""
-        from napari.qt.threading import create_worker
+        from superqt.utils import create_worker  # napari 0.9's own relays no errors: we do
 
         from .predict_job import run_prediction
 
         if self.worker is not None:
             return
         layer, model = self.selected_layer(), self.selected_model()
-        if layer is None or model is None:
-            self._error("Choose an image layer and a model (train one, or load a model file).")
+        checked = self._check()
+        if checked is None or layer is None or model is None:
+            self._error(self.problem)
             return
-        data = level0(layer.data)
+        axes, data = checked
         try:
-            text = self.form.axes_edit.text().strip()
-            if not text:  # nothing inferred: raise the reason again
-                text = infer_axes(data.shape, layer.rgb, model.is_3d, model.n_channels)
-            axes = check_axes(text, data.shape, model.is_3d, model.n_channels)
             config = self.form.config(model, PredictConfig)
         except N2VError as err:
             self._error(str(err))
@@ -200,12 +216,12 @@ class PredictWidget(QWidget):
                 TEMP_STORES.append(out_path)
         self._source, self._store, self._cancelled, self._result = layer, out_path, False, None
         self.form.set_running(True)
-        self.form.status.setText(
+        self.form.show_status(
             f"Predicting {layer.name} ({describe_plan(axes, data.shape, model.is_3d)})"
         )
         self.worker = create_worker(
             run_prediction, model, data, axes, config, out_path, _start_thread=False,
-            _connect={"errored": self._on_error}, _ignore_errors=True,
+            _connect={"errored": self._on_error, "warned": self._on_warned},
         )  # fmt: skip
         self.worker.yielded.connect(self._on_progress)
         self.worker.returned.connect(self._on_returned)
@@ -216,7 +232,7 @@ class PredictWidget(QWidget):
         """Stop at the next tile; no layer is added and a streamed store is deleted."""
         if self.worker is not None:
             self._cancelled = True
-            self.form.status.setText("Cancelling…")
+            self.form.show_status("Cancelling…")
             self.worker.quit()
 
     def _on_progress(self, event: Any) -> None:
@@ -227,22 +243,31 @@ class PredictWidget(QWidget):
         if src is None or self._cancelled:
             return
         name = result_name(src.name, [ly.name for ly in self.viewer.layers])
-        self._result = self.viewer.add_image(out.data, **result_kwargs(src, out, name))
+        self.image_box.paused = True  # the new layer becomes active; the box stays on the source
+        try:
+            self._result = self.viewer.add_image(out.data, **result_kwargs(src, out, name))
+        finally:
+            self.image_box.paused = False
         self._store = None  # the layer owns the store now
-        self.form.status.setText(f"Added layer {name!r}.")
+        self.form.show_status(f"Added layer {name!r}.")
 
     def _on_error(self, err: Exception) -> None:
-        # napari's worker already turns the exception into a notification; just say it here too.
-        self.form.status.setText(f"Prediction failed: {err}")
+        self._error(str(err) if isinstance(err, N2VError) else f"Prediction failed: {err}")
+
+    def _on_warned(self, args: tuple) -> None:
+        from napari.utils.notifications import show_warning
+
+        show_warning(str(args[0]))
 
     def _on_finished(self) -> None:
         store, result = self._store, self._result
         self.worker, self._source, self._store, self._result = None, None, None, None
         self.form.set_running(False)
+        self._check()
         if store is not None:  # cancelled or failed: never leave a half-written result
             lazy_io.remove_store(store)
         if self._cancelled:
-            self.form.status.setText("Cancelled; no layer was added.")
+            self.form.show_status("Cancelled; no layer was added.")
         self.finished.emit(result)
 
     def _on_layer_removed(self, event: Any) -> None:
@@ -251,19 +276,19 @@ class PredictWidget(QWidget):
     def _error(self, message: str) -> None:
         from napari.utils.notifications import show_error
 
-        self.form.status.setText(message)
+        self.form.show_status(message, problem=True)
         show_error(message)
 
     # --- lifetime ----------------------------------------------------------------------------------
+    def showEvent(self, event: Any) -> None:
+        """The first time the docked widget shows, fit the (now smaller) canvas again."""
+        if not self._fitted and self.parent() is not None:
+            self._fitted = True
+            fit_after_docking(self.viewer)
+        super().showEvent(event)
+
     def closeEvent(self, event: Any) -> None:
         """Cancel a running prediction and disconnect from the viewer and the registry."""
         self.cancel()
-        _disconnect(self._connections)
+        disconnect_all(self._connections)
         super().closeEvent(event)
-
-
-def _disconnect(connections: list[tuple[Any, Any]], *args: Any) -> None:
-    """Disconnect each (signal, slot) pair once; safe to call twice."""
-    while connections:
-        sig, slot = connections.pop()
-        sig.disconnect(slot)

@@ -21,9 +21,27 @@ if TYPE_CHECKING:  # pragma: no cover
 PREVIEW_DEPTH = 8
 
 
+#: Key in a preview layer's ``metadata``; its value is the name of the layer being previewed.
+PREVIEW_KEY = "n2v_preview_of"
+
+
 def preview_name(layer_name: str) -> str:
     """Name of the one preview layer belonging to the layer called ``layer_name``."""
     return f"{layer_name} (N2V preview)"
+
+
+def is_preview(layer: Any) -> bool:
+    """Whether ``layer`` is a live-preview layer (never a sensible input to train or predict on)."""
+    metadata = getattr(layer, "metadata", None) or {}
+    return PREVIEW_KEY in metadata or str(getattr(layer, "name", "")).endswith("(N2V preview)")
+
+
+def preview_source(layer: Any) -> str | None:
+    """The name of the layer ``layer`` previews, or None when it is no preview layer."""
+    if not is_preview(layer):
+        return None
+    name = (getattr(layer, "metadata", None) or {}).get(PREVIEW_KEY)
+    return str(name) if name else str(layer.name).removesuffix(" (N2V preview)")
 
 
 def cut_slice(
@@ -111,6 +129,7 @@ def show_preview(
         "rgb": rgb,
         "scale": tuple(source.scale[-2:]),  # a layer's ndim excludes the RGB axis
         "translate": tuple(source.translate[-2:]),
+        "metadata": {PREVIEW_KEY: source.name},
     }
     if not rgb:
         kwargs["contrast_limits"] = tuple(source.contrast_limits)

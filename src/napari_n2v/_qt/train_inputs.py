@@ -91,13 +91,26 @@ class TrainInputs(QWidget):
             if axes is None:
                 raise N2VError("Set the axes in the advanced settings (e.g. TCZYX).")
             shape = layer_array(layer).shape
-            config = self.settings.config(validate_axes(axes, shape))
+            config = self.settings.config(self._checked_axes(axes, shape))
             val = self.val_combo.layer()
             check_fits(config, shape, layer_array(val).shape if val is not None else None)
         except N2VError as err:
             config, message = None, str(err)
         self.show_problem(message)
         return config
+
+    def _checked_axes(self, axes: str, shape: tuple[int, ...]) -> str:
+        """``axes`` validated against ``shape``; an error says which control set them and the guess."""
+        try:
+            return validate_axes(axes, shape)
+        except N2VError as err:
+            guess = self.axes_choice.axes()
+            if self.settings.override_axes():
+                hint = f"; the layer's shape suggests {guess!r}" if guess else ""
+                where = f"Axes {axes!r} as typed in Advanced settings{hint}"
+            else:
+                where = f"Axes {axes!r} guessed from the layer; type others in Advanced settings"
+            raise N2VError(f"{err} ({where}.)") from err
 
     def show_problem(self, message: str) -> None:
         """Show ``message`` in red next to the settings ("" clears it)."""

@@ -54,6 +54,7 @@ class TrainSettings(QWidget):
         super().__init__(parent)
         d = TrainConfig()
         self._is_3d = False
+        self._precision = d.precision
         ps = d.patch_size
         # --- the settings in front ------------------------------------------------------------
         self.patch_xy = _spin(0, 4096, ps[-1] if ps else 0, step=16, auto=True)
@@ -202,7 +203,11 @@ class TrainSettings(QWidget):
             self.batch.setSpecialValueText(f"auto ({default_batch_size(dev, self._is_3d)})")
         except N2VError:
             self.batch.setSpecialValueText("auto")
-        self.device_label.setText(describe_device(self.device.currentText()))
+        # What the run will use: on a CPU, bf16 autocast is for 2D only (core.device.autocast_dtype).
+        n_dim = 3 if self._is_3d else 2
+        self.device_label.setText(
+            describe_device(self.device.currentText(), self._precision, n_dim=n_dim)
+        )
 
     def _patch(self) -> tuple[int, ...] | None:
         """The patch size asked for, or None for the engine default (any side left at "auto")."""

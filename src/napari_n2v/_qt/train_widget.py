@@ -19,6 +19,7 @@ from qtpy.QtWidgets import (
 from napari_n2v.core.errors import N2VError
 from napari_n2v.core.training import InfoEvent, PreviewEvent, Trainer, TrainEvent
 
+from .dock_fit import VScrollArea, fit_after_docking
 from .loss_plot import LossPlot
 from .models import get_registry
 from .preview import LivePreview
@@ -61,6 +62,7 @@ class TrainWidget(QWidget):
         self.preview = LivePreview(napari_viewer)
         self._last_step = 0
         self._docked = False
+        self._fitted = False  # the canvas was fitted again after docking
         self._warned: set[str] = set()
 
         self.inputs = TrainInputs(napari_viewer)
@@ -82,13 +84,13 @@ class TrainWidget(QWidget):
         self._timer.timeout.connect(lambda: self.preview.request(self._run.trainer))
 
         buttons = QGridLayout()
-        buttons.addWidget(self.train_button, 0, 0)
-        buttons.addWidget(self.stop_button, 0, 1)
-        buttons.addWidget(self.continue_button, 1, 0)
-        buttons.addWidget(self.reset_button, 1, 1)
-        buttons.addWidget(self.save_button, 2, 0, 1, 2)
+        buttons.addWidget(self.train_button, 0, 0, 1, 2)
+        buttons.addWidget(self.stop_button, 0, 2, 1, 2)
+        buttons.addWidget(self.continue_button, 0, 4, 1, 2)
+        buttons.addWidget(self.reset_button, 1, 0, 1, 3)
+        buttons.addWidget(self.save_button, 1, 3, 1, 3)
         lay = QVBoxLayout(self)
-        lay.addWidget(self.inputs)
+        lay.addWidget(VScrollArea(self.inputs))  # the form scrolls; buttons and plot stay in view
         lay.addLayout(buttons)
         lay.addWidget(self.progress)
         lay.addWidget(self.status)
@@ -271,4 +273,7 @@ class TrainWidget(QWidget):
                 self._docked = True
             elif self._docked:
                 self.shutdown()
+        elif event.type() == QEvent.Type.Show and not self._fitted and self.parent() is not None:
+            self._fitted = True
+            fit_after_docking(self.viewer)
         return super().event(event)

@@ -41,11 +41,6 @@ def validate_axes(axes: str, shape: Sequence[int] | None = None) -> str:
     return ax
 
 
-def canonical_order(axes: str) -> str:
-    """The canonical order of the letters present: 'SCYX' or 'SCZYX'."""
-    return "SC" + ("Z" if "Z" in axes else "") + "YX"
-
-
 def to_canonical(data: np.ndarray, axes: str) -> np.ndarray:
     """Move ``data`` (numpy or dask) with ``axes`` to ``(S, C, [Z,] Y, X)``; returns a view where possible."""
     ax = validate_axes(axes, data.shape)
@@ -58,18 +53,3 @@ def to_canonical(data: np.ndarray, axes: str) -> np.ndarray:
     c = shape.get("C", 1)
     spatial = [shape[a] for a in "ZYX" if a in shape]
     return data.reshape((s, c, *spatial))
-
-
-def from_canonical(data: np.ndarray, axes: str, shape: Sequence[int]) -> np.ndarray:
-    """Inverse of :func:`to_canonical`: back to ``axes`` order and the original ``shape``."""
-    ax = validate_axes(axes, shape)
-    present = [a for a in "STCZYX" if a in ax]
-    dims = dict(zip(ax, shape, strict=True))
-    data = data.reshape([dims[a] for a in present])
-    inverse = [present.index(a) for a in ax]
-    return data.transpose(inverse)
-
-
-def spatial_axes(axes: str) -> str:
-    """The spatial letters of ``axes`` in canonical order ('YX' or 'ZYX')."""
-    return ("Z" if "Z" in axes.upper() else "") + "YX"

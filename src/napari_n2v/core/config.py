@@ -16,14 +16,60 @@ from .errors import N2VError
 
 DEFAULT_PATCH_2D = (64, 64)
 DEFAULT_PATCH_3D = (16, 64, 64)
-#: Fraction of patch pixels masked per patch when ``masked_pixels`` is None. The anchors (juglab n2v,
-#: CAREamics) use ~0.2%; the N2V paper 1.6% (64 of 64x64). At equal wall-clock on this project's CPU,
-#: 0.5% (20 of 64x64) beat 0.2% by 0.8 dB on Set12 (benchmarks/sweep.py), and 1.6% on 32x32 patches
-#: gained 11 dB where 0.2% gained 2 in the same steps (tests/core/test_training.py): more supervised
-#: pixels per step pay on short, CPU-sized runs.
+#: Fraction of patch pixels masked per patch when ``masked_pixels`` is None: between the anchors'
+#: ~0.2% (juglab n2v, CAREamics) and the paper's 1.6%; chosen by the defaults sweep at equal wall-clock
+#: (benchmarks/sweep.py; the figures are in docs/benchmarks.md).
 DEFAULT_MASKED_FRACTION = 0.005
 STRATEGIES = ("uniform", "median")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+def _f(
+    default: Any,
+    label: str,
+    tooltip: str,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    step: float | None = None,
+    unit: str | None = None,
+    choices: Any = None,
+) -> Any:
+    """A config field with its rules and words: forms, CLI help and validation all read these."""
+    meta: dict[str, Any] = {"label": label, "tooltip": tooltip, "min": lo, "max": hi}
+    meta.update(step=step, unit=unit)
+    meta["choices"] = tuple(choices) if choices is not None else None
+    return field(default=default, metadata=meta)
+
+
+def field_info(cls: type, name: str) -> dict[str, Any]:
+    """The label, tooltip, range, step, unit and choices of a config field (see :func:`_f`)."""
+    for f in dataclasses.fields(cls):
+        if f.name == name:
+            return dict(f.metadata)
+    raise KeyError(name)
+
+
+def check_ranges(config: Any, skip: tuple[str, ...] = ()) -> None:
+    """Check every set number against its field's range and every choice against its choices."""
+    for f in dataclasses.fields(config):
+        v, meta = getattr(config, f.name), f.metadata
+        if v is None or f.name in skip or not meta:
+            continue
+        lo, hi, choices = meta.get("min"), meta.get("max"), meta.get("choices")
+        if choices is not None and isinstance(v, str) and v not in choices:
+            raise N2VError(f"{f.name} must be one of {', '.join(choices)} (got {v!r}).")
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            continue
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            if hi is None:
+                raise N2VError(f"{f.name} must be at least {lo} (got {v}).")
+            raise N2VError(f"{f.name} must be between {lo} and {hi} (got {v}).")
+
+
+def max_masked_pixels(patch: tuple[int, ...]) -> int:
+    """The most blind-spot pixels a patch may have: a quarter of its pixels (at least 1)."""
+    return max(1, math.prod(patch) // 4)
 
 
 def _tuple(v: Any) -> tuple[int, ...] | None:
@@ -55,33 +101,62 @@ class TrainConfig:
         Patches per step. None: a per-device default (see :func:`napari_n2v.core.device.default_batch_size`).
     """
 
-    axes: str = "YX"
-    patch_size: tuple[int, ...] | None = None
-    masked_pixels: int | None = None
-    steps: int = 1000
-    batch_size: int | None = None
-    learning_rate: float = 4e-4
-    steps_per_epoch: int = 50
-    val_fraction: float = 0.1
-    val_patches: int = 128  # 32 picked worse models (BSD68: anti-correlated with PSNR)
-    augment: bool = True
-    n2v2: bool = False
-    strategy: str | None = None
-    neighbor_radius: int = 5
-    struct_axis: str | None = None
-    struct_span: int = 2
-    depth: int = 2
-    n_filters: int = 32
-    kernel_size: int = 3
-    batch_norm: bool = True
-    seed: int | None = None
-    device: str = "auto"
-    precision: str = "auto"
+    axes: str = _f("YX", "Axes", "letters from STCZYX, one per dimension; Z means 3D training")
+    patch_size: tuple[int, ...] | None = _f(
+        None,
+        "Patch",
+        "patch shape (Y, X) or (Z, Y, X), each a multiple of 2**depth (4 at depth 2) and at least "
+        "twice that; one number means a square (2D) or cube (3D); default 64x64, 3D 16x64x64; "
+        "shrunk to fit a small image",
+        lo=8,
+        hi=1024,
+        step=8,
+        unit="px",
+    )
+    masked_pixels: int | None = _f(
+        None,
+        "Masked pixels",
+        "blind-spot pixels per patch; at most a quarter of the patch; default 0.5% of the patch "
+        "(20 of 64x64)",
+        lo=1,
+    )
+    steps: int = _f(1000, "Steps", "optimiser steps", lo=1, hi=10_000_000, step=100)
+    batch_size: int | None = _f(
+        None, "Batch", "patches per step; default by device (CPU 16 in 2D, 4 in 3D)", lo=1, hi=4096
+    )
+    learning_rate: float = _f(4e-4, "Learning rate", "Adam's start rate; halved on plateaus", lo=0)
+    steps_per_epoch: int = _f(50, "Validate every", "steps between validations", lo=1, unit="steps")
+    val_fraction: float = _f(
+        0.1, "Validation share", "share of the image held out for validation", lo=0, hi=0.5
+    )
+    val_patches: int = _f(128, "Validation patches", "patches in the validation set", lo=1)
+    augment: bool = _f(True, "Augment", "random flips and 90° rotations of the patches")
+    n2v2: bool = _f(False, "N2V2", "blur-pool, no top skip, median replacement: no checkerboard")
+    strategy: str | None = _f(
+        None, "Replacement", "uniform neighbour or median of the neighbours", choices=STRATEGIES
+    )
+    neighbor_radius: int = _f(
+        5, "Neighbour radius", "how far a masked pixel's replacement is drawn from", lo=1, hi=32
+    )
+    struct_axis: str | None = _f(
+        None, "structN2V axis", "mask a line along this axis (structured noise)", choices="ZYX"
+    )
+    struct_span: int = _f(2, "structN2V span", "pixels masked each side along the line", lo=1)
+    depth: int = _f(2, "Depth", "U-Net levels; patches must be multiples of 2**depth", lo=1, hi=5)
+    n_filters: int = _f(32, "Filters", "filters in the first U-Net level", lo=1, hi=512)
+    kernel_size: int = _f(3, "Kernel", "convolution kernel size (odd)", lo=1, hi=9, step=2)
+    batch_norm: bool = _f(True, "Batch norm", "batch normalisation in the U-Net")
+    seed: int | None = _f(None, "Seed", "random seed for repeatable runs; default random", lo=0)
+    device: str = _f("auto", "Device", "auto, cpu, cuda, cuda:N or mps")
+    precision: str = _f("auto", "Precision", "auto, fp32, bf16 or fp16", choices=PRECISIONS)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         set_(self, "axes", validate_axes(self.axes))
+        if isinstance(self.struct_axis, str):
+            set_(self, "struct_axis", self.struct_axis.upper())
+        check_ranges(self, skip=("patch_size", "learning_rate"))
         set_(self, "patch_size", _tuple(self.patch_size))
         n_sp = self.n_spatial
         if self.patch_size is not None and len(self.patch_size) == 1:  # one number: square / cube
@@ -101,22 +176,8 @@ class TrainConfig:
                         f"(2**depth, depth={self.depth}) and at least {2 * m}; e.g. "
                         f"{tuple(max(2 * m, p - p % m) for p in self.patch_size)}."
                     )
-        if self.steps < 1:
-            raise N2VError(f"steps must be at least 1 (got {self.steps}).")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise N2VError(f"batch_size must be at least 1 (got {self.batch_size}).")
         if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
             raise N2VError(f"learning_rate must be a positive number (got {self.learning_rate}).")
-        if self.steps_per_epoch < 1:
-            raise N2VError("steps_per_epoch must be at least 1.")
-        if not 0 <= self.val_fraction <= 0.5:
-            raise N2VError(f"val_fraction must be between 0 and 0.5 (got {self.val_fraction}).")
-        if self.val_patches < 1:
-            raise N2VError("val_patches must be at least 1.")
-        if self.strategy is not None and self.strategy not in STRATEGIES:
-            raise N2VError(f"strategy must be one of {STRATEGIES} (got {self.strategy!r}).")
-        if self.neighbor_radius < 1:
-            raise N2VError("neighbor_radius must be at least 1.")
         if self.struct_axis is not None:
             sa = self.struct_axis.upper()
             if sa not in self.axes or sa not in "ZYX":
@@ -125,21 +186,11 @@ class TrainConfig:
                     f"{self.axes!r} (Y or X{', Z' if self.is_3d else ''})."
                 )
             set_(self, "struct_axis", sa)
-            if self.struct_span < 1:
-                raise N2VError("struct_span must be at least 1.")
-        if not 1 <= self.depth <= 5:
-            raise N2VError(f"depth must be between 1 and 5 (got {self.depth}).")
-        if self.n_filters < 1:
-            raise N2VError("n_filters must be at least 1.")
         if self.kernel_size < 1 or self.kernel_size % 2 == 0:
             raise N2VError(f"kernel_size must be odd (got {self.kernel_size}).")
-        if self.precision not in PRECISIONS:
-            raise N2VError(f"precision must be one of {PRECISIONS} (got {self.precision!r}).")
         if self.masked_pixels is not None:
-            if self.masked_pixels < 1:
-                raise N2VError(f"masked_pixels must be at least 1 (got {self.masked_pixels}).")
             n_px = math.prod(self.resolved_patch_size)
-            limit = max(1, n_px // 4)
+            limit = max_masked_pixels(self.resolved_patch_size)
             if self.masked_pixels > limit:
                 raise N2VError(
                     f"masked_pixels={self.masked_pixels} is too many for a {self.resolved_patch_size} "
@@ -209,12 +260,22 @@ class PredictConfig:
     receptive field, so a tiled result equals an untiled one.
     """
 
-    tile_shape: tuple[int, ...] | None = None
-    overlap: tuple[int, ...] | None = None
-    batch_size: int | None = None
-    device: str = "auto"
-    precision: str = "auto"
-    tta: bool = False
+    tile_shape: tuple[int, ...] | None = _f(
+        None,
+        "Tile",
+        "largest tile; one number for every axis or one per axis; default 512x512, 3D 32x256x256",
+        lo=1,
+        hi=8192,
+        step=32,
+        unit="px",
+    )
+    overlap: tuple[int, ...] | None = _f(
+        None, "Overlap", "context discarded at each tile side; default the model's receptive field"
+    )
+    batch_size: int | None = _f(None, "Tiles per batch", "default 1 on a CPU, 4 on a GPU", lo=1)
+    device: str = _f("auto", "Device", "auto, cpu, cuda, cuda:N or mps")
+    precision: str = _f("auto", "Precision", "auto, fp32, bf16 or fp16", choices=PRECISIONS)
+    tta: bool = _f(False, "TTA", "average the 8 flips/rotations (8x slower, slightly smoother)")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tile_shape", _tuple(self.tile_shape))
@@ -223,10 +284,7 @@ class PredictConfig:
             raise N2VError(f"tile_shape must be positive (got {self.tile_shape}).")
         if self.overlap is not None and any(o < 0 for o in self.overlap):
             raise N2VError(f"overlap must not be negative (got {self.overlap}).")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise N2VError("batch_size must be at least 1.")
-        if self.precision not in PRECISIONS:
-            raise N2VError(f"precision must be one of {PRECISIONS} (got {self.precision!r}).")
+        check_ranges(self, skip=("tile_shape", "overlap"))
 
     def replace(self, **changes: Any) -> PredictConfig:
         return dataclasses.replace(self, **changes)

@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -121,19 +121,6 @@ def create_zarr_like(
     )
 
 
-def open_zarr(path: str | Path, mode: Literal["r", "r+", "a"] = "r") -> Any:
-    """Open an existing zarr array (read-only by default); a clear error if it is not one."""
-    import zarr
-
-    try:
-        arr = zarr.open(str(path), mode=mode)
-    except Exception as exc:  # zarr raises several types for "not a store"
-        raise N2VError(f"cannot open {path} as a zarr array: {exc}") from exc
-    if not hasattr(arr, "shape") or not hasattr(arr, "dtype"):
-        raise N2VError(f"{path} is a zarr group, not an array; give the path of one array in it.")
-    return arr
-
-
 def as_dask(arr: Any) -> Any:
     """Wrap a zarr (or any chunked) array as a dask array with the array's own chunks, lazily."""
     import dask.array as da
@@ -144,13 +131,6 @@ def as_dask(arr: Any) -> Any:
         return da.from_zarr(arr)
     chunks = getattr(arr, "chunks", None) or "auto"
     return da.from_array(arr, chunks=chunks, asarray=False, fancy=False, lock=False)
-
-
-def store_path(arr: Any) -> Path | None:
-    """The local directory of a zarr array's store, or None (memory store, dask array, ...)."""
-    store = getattr(arr, "store", None)
-    root = getattr(store, "root", None)
-    return Path(root) if root is not None else None
 
 
 def remove_store(path: str | Path | None) -> None:

@@ -57,9 +57,12 @@ class N2VModel:
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the model file; refuses to replace an existing file unless ``overwrite``."""
-        from .model_io import save_model
+        from .model_file import encode_meta, write_model_file
 
-        return save_model(self, path, overwrite=overwrite)
+        meta = encode_meta(
+            self.config.to_json(), self.mean, self.std, self.history, self.name, self.steps_trained
+        )
+        return write_model_file(path, self.network.state_dict(), meta, overwrite=overwrite)
 
     def __repr__(self) -> str:
         """One line (the dataclass default would print the whole U-Net)."""

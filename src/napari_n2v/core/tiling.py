@@ -79,7 +79,3 @@ def clip_to_image(tile: Tile, shape: Sequence[int]) -> Tile | None:
         write.append(slice(w.start, hi))
         crop.append(slice(c.start, c.start + hi - w.start))
     return Tile(tile.read, tuple(write), tuple(crop))
-
-
-def count_tiles(padded: Sequence[int], tile: Sequence[int], halo: Sequence[int]) -> int:
-    return math.prod(len(_axis_tiles(n, t, h)) for n, t, h in zip(padded, tile, halo, strict=True))

@@ -1,0 +1,90 @@
+"""Fit the canvas again once a dock widget has taken its room, so the image is not left cropped."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from qtpy.QtCore import QEvent, QObject, QSize, Qt, QTimer
+from qtpy.QtWidgets import QFrame, QScrollArea, QWidget
+
+if TYPE_CHECKING:  # pragma: no cover
+    import napari
+
+#: The least height (px) a scrolled part of a dock keeps: a few rows stay visible.
+MIN_SCROLL_HEIGHT = 120
+#: After a dock first shows, canvas resizes during this long (ms) re-fit the view (layout settling).
+SETTLE_MS = 1500
+
+
+def fit_after_docking(viewer: napari.Viewer) -> None:
+    """Reset the view now and at each canvas resize during the next :data:`SETTLE_MS` ms.
+
+    Docking shrinks the canvas after the image was fitted to the larger one; napari does not fit it
+    again, so without this the image looks cropped. Call it when a dock widget is first shown.
+    """
+    size_event = viewer.canvas.events.size
+
+    def fit(*_args: Any) -> None:
+        if viewer.layers:  # an empty viewer has nothing to fit (and keeps its camera)
+            viewer.reset_view()
+
+    def disarm() -> None:
+        try:
+            size_event.disconnect(fit)
+        except (RuntimeError, ValueError):  # pragma: no cover - the viewer is gone already
+            pass
+
+    size_event.connect(fit)
+    QTimer.singleShot(0, fit)
+    QTimer.singleShot(SETTLE_MS, disarm)
+
+
+class VScrollArea(QScrollArea):
+    """A frameless, vertical-only scroll area around ``inner``: a dock may be shorter than its form.
+
+    It asks for the whole height of ``inner`` (so nothing scrolls while there is room) and for the
+    full width (nothing is cut at the side). It can shrink to the height of ``keep`` (a part of
+    ``inner`` that must stay in view), or to :data:`MIN_SCROLL_HEIGHT` without one.
+    """
+
+    def __init__(
+        self, inner: QWidget, keep: QWidget | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._keep = keep
+        self.setWidget(inner)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()  # e.g. a section was unfolded: ask the dock for the new height
+        return super().eventFilter(obj, event)
+
+    def _bar(self) -> int:
+        return self.verticalScrollBar().sizeHint().width()
+
+    def _height(self, widget: QWidget) -> int:
+        """The height ``widget`` needs at the width it has (word-wrapped labels grow when narrow)."""
+        hint = widget.sizeHint().height()
+        width = widget.width() if widget.isVisible() else widget.sizeHint().width()
+        if widget.hasHeightForWidth():
+            hint = max(hint, widget.heightForWidth(width))
+        return hint
+
+    def _frame(self) -> int:
+        """Height taken by the frame/padding a style sheet may add around the viewport."""
+        if self.isVisible():
+            return max(0, self.height() - self.viewport().height())
+        return 2 * self.frameWidth()
+
+    def sizeHint(self) -> QSize:
+        inner = self.widget()
+        return QSize(inner.sizeHint().width() + self._bar(), self._height(inner) + self._frame())
+
+    def minimumSizeHint(self) -> QSize:
+        inner = self.widget()
+        least = self._height(self._keep) if self._keep is not None else MIN_SCROLL_HEIGHT
+        height = min(self._height(inner), least) + self._frame()
+        return QSize(inner.minimumSizeHint().width() + self._bar(), height)
