@@ -38,7 +38,7 @@ def _steady_rate(image, axes, steps, **cfg_kw):
 
 
 def train_speed(quick: bool) -> dict:
-    from napari_n2v._sample_data import load_sample
+    from napari_n2v import load_sample
 
     noisy, _ = load_sample("2d")
     out = {}
@@ -53,7 +53,7 @@ def train_speed(quick: bool) -> dict:
 def pipeline_fraction() -> float:
     import torch
 
-    from napari_n2v._sample_data import load_sample
+    from napari_n2v import load_sample
     from napari_n2v.core.config import TrainConfig
     from napari_n2v.core.data import PatchSampler
     from napari_n2v.core.masking import Masker
@@ -94,11 +94,10 @@ def predict_speed() -> dict:
 
 
 def psnr_precisions(steps: int) -> dict:
-    from napari_n2v._sample_data import load_sample
+    from napari_n2v import load_sample, psnr
     from napari_n2v.core.config import PredictConfig, TrainConfig
     from napari_n2v.core.prediction import predict
     from napari_n2v.core.training import train
-    from napari_n2v.demo import psnr
 
     noisy, clean = load_sample("2d")
     out = {}

@@ -21,7 +21,7 @@ from PIL import Image as PILImage
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QApplication
 
-from napari_n2v._qt.models import get_registry
+from napari_n2v.run_models.registry import get_registry
 from napari_n2v._qt.predict_widget import PredictWidget
 from napari_n2v._sample_data import noisy_nuclei_3d
 from napari_n2v.core.config import TrainConfig

@@ -95,13 +95,13 @@ def main() -> None:
     widget.settings.batch.setValue(args.batch)
     widget.settings.seed.setValue(0)
     widget.train_button.click()
-    wait(lambda: widget.progress.value() >= args.steps // 2 or widget._run.worker is None, 1800)
-    if widget._run.worker is None:
+    wait(lambda: widget.progress.value() >= args.steps // 2 or not widget.run.running, 1800)
+    if not widget.run.running:
         raise SystemExit(f"training ended early: {widget.status.text()}")
     wait(lambda: False, 3.5)  # let a fresh preview arrive
     save(viewer.screenshot(canvas_only=False, flash=False), "train_running.png")
 
-    wait(lambda: widget._run.worker is None, 1800)
+    wait(lambda: not widget.run.running, 1800)
     wait(lambda: False, 2.0)  # the final preview of the kept model
     viewer.canvas.grid.enabled = True  # noisy and denoised side by side
     viewer.reset_view()

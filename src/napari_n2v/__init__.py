@@ -31,13 +31,19 @@ _LAZY = {
     "predict": "napari_n2v.core.prediction",
     "predict_iter": "napari_n2v.core.prediction",
     "load_model": "napari_n2v.core.model_io",
+    "load_sample": "napari_n2v._sample_data",
+    "psnr": "napari_n2v.core.metrics",
+    "export_bioimageio": "napari_n2v.core.bioimageio",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from napari_n2v._sample_data import load_sample
+    from napari_n2v.core.bioimageio import export_bioimageio
     from napari_n2v.core.config import PredictConfig, TrainConfig
     from napari_n2v.core.errors import N2VError
+    from napari_n2v.core.metrics import psnr
     from napari_n2v.core.model_io import load_model
     from napari_n2v.core.n2v_model import N2VModel
     from napari_n2v.core.prediction import PredictEvent, predict, predict_iter

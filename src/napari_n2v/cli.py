@@ -1,4 +1,4 @@
-"""``napari-n2v train | predict | demo``: the engine from the command line.
+"""``napari-n2v train | predict | export | demo``: the engine from the command line.
 
 User mistakes print one line (``error: ...``) and exit with status 2; nothing existing is overwritten unless
 ``--overwrite`` is given. The commands live in ``cli_train.py`` and ``cli_predict.py``; this module holds
@@ -38,6 +38,23 @@ def ints(text: str) -> tuple[int, ...]:
     return values
 
 
+def duration(text: str) -> float:
+    """``300``, ``300s``, ``5m``, ``1h``, ``1h30m`` -> seconds."""
+    import re
+
+    t = text.strip().lower()
+    parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?", t)
+    if not t or parts is None or not any(parts.groups()):
+        raise argparse.ArgumentTypeError(
+            f"expected a duration like 300 (seconds), 90s, 5m, 1h or 1h30m; got {text!r}"
+        )
+    h, m, sec = (float(g) if g else 0.0 for g in parts.groups())
+    seconds = 3600 * h + 60 * m + sec
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"the duration must be positive; got {text!r}")
+    return seconds
+
+
 def check_out(path: Path, overwrite: bool) -> None:
     if path.exists() and not overwrite:
         raise N2VError(f"{path} already exists: choose another --out, or add --overwrite.")
@@ -49,7 +66,12 @@ def _train_args(t: argparse.ArgumentParser) -> None:
     from napari_n2v.core.config import DEFAULT_MASKED_FRACTION, TrainConfig
 
     d = TrainConfig()
-    t.add_argument("image", help="TIFF file, zarr array or OME-Zarr")
+    t.add_argument(
+        "image",
+        nargs="+",
+        help="TIFF files, zarr arrays or OME-Zarr images, folders of them or globs (same axes); "
+        "several (or one over 2 GB) are read patch by patch from disk, never all in memory",
+    )
     t.add_argument(
         "--axes",
         help="axes of the image, e.g. YX, ZYX, TYX, YXC (default: from the file; a plain TIFF "
@@ -83,15 +105,41 @@ def _train_args(t: argparse.ArgumentParser) -> None:
     t.add_argument("--continue-from", help="a model file to continue training (fine-tune)")
     t.add_argument("--seed", type=int, help="random seed, for repeatable runs (default: random)")
     t.add_argument(
+        "--time",
+        type=duration,
+        help="train for this wall-clock budget (300, 90s, 5m, 1h) and keep the best model; with "
+        "--steps too, whichever comes first ends the run",
+    )
+    t.add_argument(
         "--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)"
     )
     t.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
 
 
 def _predict_args(q: argparse.ArgumentParser) -> None:
-    q.add_argument("model", help="a model file saved by napari-n2v train (.n2v.safetensors)")
-    q.add_argument("image", help="TIFF file, zarr array or OME-Zarr")
-    q.add_argument("--out", required=True, help="output .tif/.tiff, or .zarr to stream large data")
+    q.add_argument(
+        "model",
+        help="a model file saved by napari-n2v train (.n2v.safetensors), or a BioImage Model Zoo "
+        "package (.zip, or a folder with rdf.yaml)",
+    )
+    q.add_argument(
+        "image", nargs="+", help="TIFF files, zarr arrays or OME-Zarr images, folders or globs"
+    )
+    q.add_argument("--out", help="output .tif/.tiff, or .zarr to stream large data (one input)")
+    q.add_argument(
+        "--out-dir",
+        help="folder for the results of many inputs: <name>_n2v.<suffix>; existing ones are skipped",
+    )
+    q.add_argument(
+        "--cluster", help="local:N: predict on a dask LocalCluster of N worker processes"
+    )
+    q.add_argument("--scheduler", help="address of a running dask scheduler (e.g. tcp://host:8786)")
+    q.add_argument(
+        "--block",
+        type=ints,
+        help="on a cluster, the block a large zarr is cut into, per spatial axis "
+        "(default: 2048,2048 in 2D, 64,512,512 in 3D)",
+    )
     q.add_argument(
         "--axes",
         help="axes of the image (default: from the file; else the model's axes when the number "
@@ -113,11 +161,35 @@ def _predict_args(q: argparse.ArgumentParser) -> None:
     q.add_argument(
         "--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)"
     )
-    q.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    q.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    q.add_argument(
+        "--trust",
+        action="store_true",
+        help="allow a zoo package's TorchScript weights (TorchScript is code: only for packages "
+        "from a source you trust)",
+    )
+
+
+def _export_args(e: argparse.ArgumentParser) -> None:
+    e.add_argument("model", help="a model file saved by napari-n2v train (or a zoo package)")
+    e.add_argument("out", help="the BioImage Model Zoo package to write (.zip)")
+    e.add_argument("--name", required=True, help="the model's name in the zoo (5+ characters)")
+    e.add_argument("--authors", required=True, help='authors, e.g. "First Last; Other Name"')
+    e.add_argument("--description", default="", help="one or two sentences about the model")
+    e.add_argument(
+        "--sample",
+        required=True,
+        help="an image like the training data (TIFF or zarr): a crop becomes the package's test "
+        "input, test output and cover",
+    )
+    e.add_argument("--axes", help="axes of the sample (default: from the file, else the model's)")
+    e.add_argument("--license", default="CC-BY-4.0", help="SPDX licence id (default: CC-BY-4.0)")
+    e.add_argument("--overwrite", action="store_true", help="replace an existing package")
 
 
 def build_parser() -> argparse.ArgumentParser:
     from napari_n2v import __version__
+    from napari_n2v.cli_export import run_export
     from napari_n2v.cli_predict import run_predict
     from napari_n2v.cli_train import run_train
 
@@ -132,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("predict", help="denoise an image with a trained model")
     _predict_args(q)
     q.set_defaults(func=run_predict)
+
+    e = sub.add_parser("export", help="write a BioImage Model Zoo package (Fiji, QuPath, ...)")
+    _export_args(e)
+    e.set_defaults(func=run_export)
 
     d = sub.add_parser("demo", help="noisy nuclei sample -> train -> denoise -> TIFF, PNG and PSNR")
     d.add_argument("--out", default="demo_output", help="folder for the results")

@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from napari_n2v.core.errors import N2VError
+from napari_n2v.core.metrics import psnr
 
 #: Default wall-clock training budget per sample (seconds); ~3 minutes in all on a 2-core CPU.
 BUDGET_S = {"2d": 50.0, "3d": 90.0}
-
-
-def psnr(x: np.ndarray, clean: np.ndarray) -> float:
-    """PSNR in dB with the clean image's range as peak."""
-    rng = float(clean.max() - clean.min())
-    return float(10 * np.log10(rng**2 / np.mean((x.astype(np.float64) - clean) ** 2)))
 
 
 def _to_u8(img: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -47,8 +43,9 @@ def run_one(
     import tifffile
 
     from napari_n2v._sample_data import load_sample
-    from napari_n2v.core.config import TrainConfig
+    from napari_n2v.core.config import MAX_STEPS, TrainConfig
     from napari_n2v.core.prediction import predict
+    from napari_n2v.core.progress import drain
     from napari_n2v.core.training import InfoEvent, Trainer, TrainEvent
 
     noisy, clean = load_sample(kind, seed=0)
@@ -57,54 +54,41 @@ def run_one(
     for f in files.values():
         if f.exists() and not overwrite:
             raise N2VError(f"{f} already exists: use another --out folder, or add --overwrite.")
+    budget = None if steps else BUDGET_S[kind]  # a wall-clock budget unless steps are given
+    common = dict(
+        axes=axes,
+        steps=steps or MAX_STEPS,
+        time_limit_s=budget,
+        learning_rate=1e-3,
+        steps_per_epoch=25,
+        device=device,
+        seed=0,
+    )
     if (
         kind == "3d"
     ):  # 3D convolutions are costly on a CPU: a slimmer patch and network for the demo
-        cfg = TrainConfig(
-            axes=axes,
-            steps=steps or 10_000,
-            patch_size=(8, 64, 64),
-            n_filters=16,
-            batch_size=4,
-            learning_rate=1e-3,
-            steps_per_epoch=25,
-            device=device,
-            seed=0,
-        )
+        cfg = TrainConfig(**common, patch_size=(8, 64, 64), n_filters=16, batch_size=4)
     else:
-        cfg = TrainConfig(
-            axes=axes,
-            steps=steps or 10_000,
-            learning_rate=1e-3,
-            steps_per_epoch=25,
-            device=device,
-            seed=0,
-        )
+        cfg = TrainConfig(**common)
     print(
         f"[{kind}] noisy nuclei {noisy.shape}, PSNR {psnr(noisy, clean):.2f} dB; training "
-        + (f"{steps} steps" if steps else f"for {BUDGET_S[kind]:.0f} s")
+        + (f"{steps} steps" if steps else f"for {budget:.0f} s")
     )
     t0 = time.perf_counter()
-    trainer = Trainer(noisy, cfg, name=f"nuclei{kind}")
-    gen = trainer.run()
-    last = None
-    while True:
-        try:
-            ev = next(gen)
-        except StopIteration as stop:
-            model = stop.value
-            break
+    last: list[TrainEvent] = []
+
+    def show(ev: Any) -> None:
         if isinstance(ev, InfoEvent):
             print(f"[{kind}] {ev.message}")
         elif isinstance(ev, TrainEvent):
-            last = ev
+            last[:] = [ev]
             if ev.val_loss is not None:
                 print(
                     f"[{kind}] step {ev.step}: loss {ev.train_loss:.4f}, val {ev.val_loss:.4f}, "
                     f"{ev.patches_per_s:.0f} patches/s"
                 )
-            if steps is None and time.perf_counter() - t0 > BUDGET_S[kind]:
-                trainer.stop()
+
+    model = drain(Trainer(noisy, cfg, name=f"nuclei{kind}").run(), show)
     t_train = time.perf_counter() - t0
     t1 = time.perf_counter()
     den = predict(model, noisy, axes)
@@ -116,7 +100,7 @@ def run_one(
     res = {
         "psnr_noisy": psnr(noisy, clean),
         "psnr_n2v": psnr(den, clean),
-        "steps": last.step if last else 0,
+        "steps": last[0].step if last else 0,
         "train_s": t_train,
         "predict_s": t_pred,
     }

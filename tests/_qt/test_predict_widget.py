@@ -7,14 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from napari_n2v._qt.models import get_registry
-from napari_n2v._qt.predict_axes import check_axes, infer_axes
-from napari_n2v._qt.predict_job import PERCENTILES
 from napari_n2v._qt.predict_layers import result_name
 from napari_n2v._qt.predict_widget import PredictWidget
 from napari_n2v.core.config import PredictConfig, TrainConfig
-from napari_n2v.core.errors import N2VError
+from napari_n2v.core.errors import N2VError, TrustRequired
 from napari_n2v.core.prediction import predict
+from napari_n2v.run_models.predict_axes import check_axes, infer_axes
+from napari_n2v.run_models.predict_job import PERCENTILES
+from napari_n2v.run_models.registry import get_registry
 
 TIMEOUT = 60_000
 
@@ -81,7 +81,7 @@ def test_result_name_never_replaces() -> None:
 
 def test_infer_axes() -> None:
     assert infer_axes((32, 32), False, False) == "YX"
-    assert infer_axes((5, 32, 32), False, False) == "ZYX"
+    assert infer_axes((5, 32, 32), False, False) == "SYX"  # the engine's guess (core.layout)
     assert infer_axes((4, 5, 32, 32), False, True) == "TZYX"
     assert infer_axes((32, 32, 3), True, False, 3) == "YXC"
     assert infer_axes((2, 8, 32, 32), False, True, 2) == "CZYX"
@@ -191,7 +191,7 @@ def test_cancel_leaves_no_layer(qtbot, widget, models, stream, slow_engine) -> N
     with qtbot.waitSignal(widget.finished, timeout=TIMEOUT) as blocker:
         widget.form.predict_button.click()
         assert widget.form.cancel_button.isEnabled()
-        store = widget._store
+        store = widget.run.store
     assert blocker.args == [None]
     assert widget.form.progress.value() < widget.form.progress.maximum()
     assert len(widget.viewer.layers) == n_layers
@@ -344,3 +344,70 @@ def test_user_zarr_path_is_kept_and_never_overwritten(qtbot, widget, images, tmp
     assert widget.worker is None and len(widget.viewer.layers) == n_layers
     assert "already exists" in widget.form.status.text()
     assert target.is_dir()
+
+
+def test_load_offers_model_files_and_zoo_packages(qtbot, widget, tmp_path, monkeypatch) -> None:
+    import zipfile
+
+    from qtpy.QtWidgets import QFileDialog
+
+    from napari_n2v._qt import predict_load as pl
+
+    package = Path(__file__).parents[1] / "data" / "careamics_n2v_2d.zip"
+    asked: list[str] = []
+
+    def open_file(parent, title, start, filters):
+        asked.append(filters)
+        return str(package), filters
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", open_file)
+    widget.form.load_file_action.trigger()
+    assert "*.n2v.safetensors" in asked[0] and "*.zip" in asked[0] and asked[0] == pl.MODEL_FILTER
+    name = widget.form.model_combo.currentText()
+    assert name not in ("tiny 2D", "tiny 3D") and widget.selected_model() is not None
+    folder = tmp_path / "unpacked"
+    zipfile.ZipFile(package).extractall(folder)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
+    widget.form.load_folder_action.trigger()
+    assert widget.form.model_combo.currentText() not in (name, "tiny 2D", "tiny 3D")
+
+
+@pytest.mark.parametrize("answer", ["Yes", "No"])
+def test_torchscript_package_asks_for_trust(widget, models, tmp_path, monkeypatch, answer) -> None:
+    from napari.utils.notifications import notification_manager
+    from qtpy.QtWidgets import QMessageBox
+
+    from napari_n2v.core import model_io
+
+    calls: list[bool] = []
+
+    def fake_load(path, device="auto", *, trust=False):
+        calls.append(trust)
+        if not trust:
+            raise TrustRequired("ts.zip is not ours; run it only if you trust it: pass trust=True.")
+        return models["2d"]
+
+    monkeypatch.setattr(model_io, "load_model", fake_load)
+    questions: list[str] = []
+
+    def question(parent, title, text, *a, **k):
+        questions.append(text)
+        return getattr(QMessageBox.StandardButton, answer)
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    n_models, n_notes = len(get_registry()), len(notification_manager.records)
+    name = widget.load_model_file(tmp_path / "ts.zip")
+    assert len(questions) == 1 and "TorchScript is code" in questions[0]
+    if answer == "Yes":
+        assert calls == [False, True] and name == widget.form.model_combo.currentText()
+        assert len(get_registry()) == n_models + 1
+    else:
+        assert calls == [False] and name is None and len(get_registry()) == n_models
+        assert "not trusted" in widget.form.status.text()
+        assert len(notification_manager.records) == n_notes  # a choice, not an error
+
+
+def test_layer_picker_is_the_shared_one(widget) -> None:
+    from napari_n2v._qt.layer_combo import LayerCombo
+
+    assert isinstance(widget.form.layer_combo, LayerCombo)

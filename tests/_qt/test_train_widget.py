@@ -8,9 +8,10 @@ from qtpy.QtCore import QThreadPool
 from qtpy.QtWidgets import QMessageBox
 
 from napari_n2v._qt import train_widget as tw_module
-from napari_n2v._qt.models import get_registry
+from napari_n2v._qt import worker as worker_module
 from napari_n2v._qt.preview import preview_name
 from napari_n2v._qt.train_widget import TrainWidget
+from napari_n2v.run_models.registry import get_registry
 
 TIMEOUT = 120_000
 
@@ -31,7 +32,7 @@ def make_widget(make_napari_viewer, monkeypatch):
     """A function adding an image layer and a docked, fast-configured Train widget."""
     get_registry().clear()
     errors: list[str] = []
-    monkeypatch.setattr(tw_module, "show_error", errors.append)
+    monkeypatch.setattr(worker_module, "show_error", errors.append)
     widgets: list[TrainWidget] = []
 
     def make(image: np.ndarray, name: str = "noisy", **layer_kwargs) -> TrainWidget:
@@ -58,7 +59,7 @@ def make_widget(make_napari_viewer, monkeypatch):
 
 
 def _wait_done(qtbot, w: TrainWidget) -> None:
-    qtbot.waitUntil(lambda: w._run.worker is None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not w.run.running, timeout=TIMEOUT)
 
 
 def test_train_2d_plots_and_registers(make_widget, qtbot, noisy, tmp_path, monkeypatch):
@@ -145,7 +146,6 @@ def test_stop_keeps_a_usable_model(make_widget, qtbot, noisy):
     ("field", "value", "words"),
     [
         ("patch_xy", 30, "multiple of 4"),
-        ("patch_xy", 128, "larger than the image"),
         ("masked", 1000, "too many"),
     ],
 )
@@ -156,7 +156,7 @@ def test_invalid_settings_are_refused(make_widget, noisy, field, value, words):
     assert not w.error_label.isHidden()
     assert not w.train_button.isEnabled()
     w.train_button.click()  # disabled: nothing starts
-    assert w._run.worker is None
+    assert not w.run.running
     getattr(w.settings, field).setValue(16 if field == "patch_xy" else 0)
     assert w.error_label.isHidden() and w.train_button.isEnabled()
 
@@ -172,11 +172,11 @@ def test_closing_during_training_ends_the_thread(make_widget, qtbot, noisy):
     w = make_widget(noisy["2d"])
     w.settings.steps.setValue(100_000)
     w.train_button.click()
-    worker = w._run.worker
+    worker = w.run.job
     qtbot.waitUntil(lambda: w.progress.value() >= 1, timeout=TIMEOUT)
     w.close()
     assert not worker.is_running
-    assert w._run.worker is None
+    assert not w.run.running
     assert QThreadPool.globalInstance().activeThreadCount() == 0
 
 
@@ -184,7 +184,7 @@ def test_removing_the_dock_ends_the_thread(make_widget, qtbot, noisy):
     w = make_widget(noisy["2d"])
     w.settings.steps.setValue(100_000)
     w.train_button.click()
-    worker = w._run.worker
+    worker = w.run.job
     qtbot.waitUntil(lambda: w.progress.value() >= 1, timeout=TIMEOUT)
     w.viewer.window.remove_dock_widget(w)
     assert not worker.is_running
@@ -195,7 +195,7 @@ def test_closing_the_viewer_ends_the_thread(make_widget, qtbot, noisy):
     w = make_widget(noisy["2d"])
     w.settings.steps.setValue(100_000)
     w.train_button.click()
-    worker = w._run.worker
+    worker = w.run.job
     qtbot.waitUntil(lambda: w.progress.value() >= 1, timeout=TIMEOUT)
     w.viewer.close()
     qtbot.waitUntil(lambda: not worker.is_running, timeout=30_000)
@@ -347,3 +347,39 @@ def test_canvas_is_fitted_again_after_docking(make_napari_viewer, qtbot, noisy):
 
     qtbot.waitUntil(shows_everything, timeout=3000)
     w.shutdown()
+
+
+def test_patch_larger_than_the_image_is_shrunk_with_the_engines_message(
+    make_widget, qtbot, noisy, monkeypatch
+):
+    # The rule is the engine's: a patch larger than the image is shrunk (the widget refused it before).
+    infos: list[str] = []
+    monkeypatch.setattr(tw_module, "show_info", infos.append)
+    w = make_widget(noisy["2d"])
+    w.settings.patch_xy.setValue(128)
+    assert w.error_label.isHidden() and w.train_button.isEnabled()
+    w.train_button.click()
+    _wait_done(qtbot, w)
+    assert any("larger than the image" in m and "using (64, 64)" in m for m in infos)
+    assert w.model is not None and not w.errors
+
+
+def test_export_button_opens_the_zoo_dialog_with_the_training_data(
+    make_widget, qtbot, noisy, monkeypatch
+):
+    from napari_n2v._qt import export_dialog
+
+    calls: list[tuple] = []
+    monkeypatch.setattr(export_dialog, "export_to_zoo", lambda *a: calls.append(a) or None)
+    w = make_widget(noisy["3d"], name="stack", axis_labels=("z", "y", "x"))
+    w.settings.patch_z.setValue(8)
+    assert not w.export_button.isEnabled()  # no model yet
+    w.train_button.click()
+    _wait_done(qtbot, w)
+    assert w.export_button.isEnabled()
+    w.export_button.click()
+    ((parent, model, sample, axes),) = calls
+    assert parent is w and model is w.model and axes == "ZYX"
+    assert sample is w.viewer.layers["stack"].data
+    w.reset_button.click()
+    assert not w.export_button.isEnabled()

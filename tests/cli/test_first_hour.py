@@ -154,3 +154,24 @@ def test_ctrl_c_saves_the_best_model_then_exits_130(stack3d, tmp_path):
     assert proc.returncode == 130, text
     assert "saved the best model so far" in text and str(model) in text
     assert load_model(model).steps_trained > 0
+
+
+@pytest.mark.parametrize("budget", ["3", "0.05m"])
+def test_train_for_a_time_budget(stack3d, tmp_path, budget):
+    """`--time` alone ends the run (steps are unbounded) and keeps the best model."""
+    model = tmp_path / "m.n2v.safetensors"
+    argv = [sys.executable, "-m", "napari_n2v", "train", str(stack3d), "--axes", "ZYX", "--out"]
+    argv += [str(model), "--time", budget, "--patch", "16", "--batch", "2"]
+    t0 = time.monotonic()
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert time.monotonic() - t0 < 240
+    trained = load_model(model)
+    assert 0 < trained.steps_trained < 10_000 and trained.config.time_limit_s == 3.0
+
+
+def test_a_bad_duration_is_one_line(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "x.tif", "--out", "m", "--time", "soon"])
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "5m" in err

@@ -32,6 +32,7 @@ from napari_n2v.core.errors import N2VError
 
 if TYPE_CHECKING:  # pragma: no cover
     from napari_n2v.core.n2v_model import N2VModel
+    from napari_n2v.run_models.train_run import TrainRun
 
 
 def run_export(
@@ -164,6 +165,22 @@ def export_to_zoo(
     dialog = ExportDialog(model, sample, sample_axes, parent)
     dialog.exec()
     return dialog.exported
+
+
+def export_trained(parent: QWidget, run: TrainRun, viewer: Any) -> Path | None:
+    """Export ``run``'s model with its training layer's full-resolution data and axes as the sample
+    (the layer picked now when the training layer is gone); None if nothing was written."""
+    from . import export_dialog  # looked up at call time, so tests can replace export_to_zoo
+    from .layer_combo import full_array
+
+    model = run.model
+    if model is None:
+        return None
+    name = run.source_name
+    layer = viewer.layers[name] if name is not None and name in viewer.layers else None
+    sample = full_array(layer) if layer is not None else None
+    axes = run.config.axes if run.config is not None else model.config.axes
+    return export_dialog.export_to_zoo(parent, model, sample, axes if sample is not None else None)
 
 
 def _slug(name: str) -> str:

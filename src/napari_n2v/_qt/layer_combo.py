@@ -1,16 +1,25 @@
-"""A combo box of the viewer's image layers that follows layers being added, removed or renamed."""
+"""The one layer picker: a combo box of the viewer's image layers (never a live preview) that follows layers
+being added, removed, moved or renamed and, optionally, the viewer's selection until the user picks."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from napari.layers import Image
 from qtpy.QtWidgets import QComboBox, QWidget
 
-from .preview import is_preview
+from .preview import is_preview, preview_source
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
+
+
+def full_array(layer: Any) -> Any:
+    """The layer's full-resolution array (level 0 of a multiscale layer; numpy, dask or zarr, not copied)."""
+    data = layer.data
+    if getattr(layer, "multiscale", False) or isinstance(data, list | tuple):
+        return data[0]
+    return data
 
 
 class LayerCombo(QComboBox):
@@ -22,6 +31,10 @@ class LayerCombo(QComboBox):
         The napari viewer whose layers are listed.
     none_text
         When given, a first entry with this text stands for "no layer" (:meth:`layer` returns None).
+    follow_selection
+        Choose the viewer's selected image (for a preview: its source) until the user picks a layer
+        (``activated``); follow again when that layer goes. Set :attr:`paused` while adding a layer
+        that should not become the choice.
     parent
         Parent widget.
 
@@ -29,17 +42,44 @@ class LayerCombo(QComboBox):
     """
 
     def __init__(
-        self, viewer: napari.Viewer, none_text: str | None = None, parent: QWidget | None = None
+        self,
+        viewer: napari.Viewer,
+        none_text: str | None = None,
+        follow_selection: bool = False,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._viewer: napari.Viewer | None = viewer
         self._none_text = none_text
+        self._follow = follow_selection
+        self.user_picked = False
+        self.paused = False
         self._watched: list[Image] = []
         events = viewer.layers.events
         events.inserted.connect(self.refresh)
         events.removed.connect(self.refresh)
         events.moved.connect(self.refresh)
+        if follow_selection:
+            viewer.layers.selection.events.active.connect(self._on_active)
+            self.activated.connect(self._on_user_pick)  # only emitted for the user's own choice
         self.refresh()
+
+    def _on_user_pick(self, _index: int) -> None:
+        self.user_picked = True
+
+    def _on_active(self, *_args: object) -> None:
+        if not self.user_picked and not self.paused:
+            self.refresh()
+
+    def followed(self) -> str | None:
+        """The image the viewer's selection points at (for a preview: its source), or None."""
+        if self._viewer is None:
+            return None
+        active = self._viewer.layers.selection.active
+        if not isinstance(active, Image):
+            return None
+        name = preview_source(active) or active.name
+        return name if name in self._viewer.layers else None
 
     def layer(self) -> Image | None:
         """The chosen image layer, or None."""
@@ -63,10 +103,14 @@ class LayerCombo(QComboBox):
         """Rebuild the list from the viewer's layers, keeping the current choice when it still exists."""
         if self._viewer is None:
             return
-        current = self.currentData()
+        current = before = self.currentData()
         images = [lyr for lyr in self._viewer.layers if isinstance(lyr, Image)]
         images = [lyr for lyr in images if not is_preview(lyr)]
         self._watch(images)
+        if current not in [lyr.name for lyr in images]:  # the picked layer is gone: follow again
+            self.user_picked = False
+        if self._follow and not self.user_picked and not self.paused:
+            current = self.followed() or current
         self.blockSignals(True)
         self.clear()
         if self._none_text is not None:
@@ -76,7 +120,7 @@ class LayerCombo(QComboBox):
         idx = self.findData(current) if current is not None else -1
         self.setCurrentIndex(idx if idx >= 0 else (0 if self.count() else -1))
         self.blockSignals(False)
-        if self.currentData() != current:
+        if self.currentData() != before:
             self.currentIndexChanged.emit(self.currentIndex())
 
     def _watch(self, layers: list[Image]) -> None:
@@ -105,6 +149,8 @@ class LayerCombo(QComboBox):
         events = self._viewer.layers.events
         for sig in (events.inserted, events.removed, events.moved):
             sig.disconnect(self.refresh)
+        if self._follow:
+            self._viewer.layers.selection.events.active.disconnect(self._on_active)
         for lyr in self._watched:
             lyr.events.name.disconnect(self._renamed)
         self._watched = []

@@ -11,55 +11,46 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 from superqt import QCollapsible
 
+from napari_n2v.core.config import PredictConfig
+from napari_n2v.run_models.jobs import format_eta
+
+from .controls import field_label, field_spin, field_widget, spin_value
 from .dock_fit import VScrollArea
+from .layer_combo import LayerCombo
 
 if TYPE_CHECKING:  # pragma: no cover
-    from napari_n2v.core.config import PredictConfig
+    import napari
+
     from napari_n2v.core.n2v_model import N2VModel
-
-#: Spin boxes show "auto" at 0: the engine then picks the value from the model and device.
-AUTO = "auto"
-
-
-def _spin(lo: int, hi: int, step: int, tip: str, auto: bool = False) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(0 if auto else lo, hi)
-    box.setSingleStep(step)
-    box.setToolTip(tip)
-    if auto:
-        box.setSpecialValueText(AUTO)
-    return box
-
-
-def format_eta(seconds: float | None) -> str:
-    """``'ETA 12 s'``, ``'ETA 3 min 05 s'`` or ``''`` when unknown."""
-    if seconds is None:
-        return ""
-    s = max(0, round(seconds))
-    return f"ETA {s // 60} min {s % 60:02d} s" if s >= 60 else f"ETA {s} s"
 
 
 class PredictForm(QWidget):
     """All child widgets of the Predict widget, kept as attributes so tests can set them."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, viewer: napari.Viewer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         from napari_n2v.core.device import describe_device
 
-        self.layer_combo = QComboBox()
+        self.layer_combo = LayerCombo(viewer, follow_selection=True)
         self.layer_combo.setToolTip("The image layer to denoise.")
         self.model_combo = QComboBox()
         self.model_combo.setToolTip("A model trained in this session, or loaded from a file.")
         self.load_button = QPushButton("Load…")
-        self.load_button.setToolTip("Load a model file (.n2v.safetensors).")
+        self.load_button.setToolTip(
+            "Load a model file (.n2v.safetensors) or a BioImage Model Zoo package (.zip or folder)."
+        )
+        self.load_menu = QMenu(self.load_button)
+        self.load_file_action = self.load_menu.addAction("Model file or zoo .zip…")
+        self.load_folder_action = self.load_menu.addAction("Zoo package folder…")
+        self.load_button.setMenu(self.load_menu)
         self.model_label = QLabel("No model yet: train one or load a file.")
         self.model_label.setWordWrap(True)
         self.axes_edit = QLineEdit()
@@ -69,17 +60,13 @@ class PredictForm(QWidget):
         )
         self.plan_label = QLabel("")
         self.plan_label.setWordWrap(True)
-        self.tile_spin = _spin(
-            16, 8192, 32, "Largest tile edge in Y and X (rounded to the network's multiple)."
-        )
-        self.tile_spin.setValue(default_tile(None)[-1])
-        self.tile_z_spin = _spin(4, 1024, 4, "Largest tile depth in Z (3D models only).", True)
-        self.tile_z_spin.setSpecialValueText("–")
-        self.overlap_spin = _spin(
-            0, 512, 2, "Overlap of tiles; at least the model's halo hides seams."
-        )
-        self.batch_spin = _spin(1, 512, 1, "Tiles per batch (auto: from the device).", True)
-        self.tta_check = QCheckBox("Test-time augmentation (8× slower, slightly smoother)")
+        self.tile_spin = field_spin(PredictConfig, "tile_shape", default_tile(None)[-1])
+        self.tile_z_spin = field_spin(PredictConfig, "tile_shape", None, auto="–")
+        self.overlap_spin = field_spin(PredictConfig, "overlap", None)
+        self.batch_spin = field_spin(PredictConfig, "batch_size", None)
+        self.tta = field_widget(PredictConfig, "tta", False)
+        self.tta_check = self.tta.native
+        self.tta_check.setText("Test-time augmentation (8× slower, slightly smoother)")
         self.stream_check = QCheckBox("Stream the result to a zarr store (for large data)")
         self.stream_check.setToolTip(
             "Checked by itself for dask/zarr layers: memory stays ~ a few tiles."
@@ -103,10 +90,10 @@ class PredictForm(QWidget):
         adv_widget = QWidget()
         adv = QFormLayout(adv_widget)
         adv.setContentsMargins(0, 0, 0, 0)
-        adv.addRow("Tile (Y, X)", self.tile_spin)
-        adv.addRow("Tile Z", self.tile_z_spin)
-        adv.addRow("Overlap", self.overlap_spin)
-        adv.addRow("Batch size", self.batch_spin)
+        adv.addRow(field_label(PredictConfig, "tile_shape", "(Y, X)"), self.tile_spin)
+        adv.addRow(field_label(PredictConfig, "tile_shape", "Z"), self.tile_z_spin)
+        adv.addRow(field_label(PredictConfig, "overlap"), self.overlap_spin)
+        adv.addRow(field_label(PredictConfig, "batch_size"), self.batch_spin)
         adv.addRow(self.tta_check)
         adv.addRow(self.stream_check)
         adv.addRow("Zarr output", self.store_edit)
@@ -172,22 +159,28 @@ class PredictForm(QWidget):
         self.tile_spin.setValue(tile[-1])
         self.tile_z_spin.setValue(tile[0] if model.is_3d else 0)
         halo = tuple(model.halo)
-        self.overlap_spin.setValue(max(halo) if halo else 0)
-        self.overlap_spin.setToolTip(f"Overlap of tiles; the model's receptive field needs {halo}.")
+        self.overlap_spin.setValue(max(halo) if halo else self.overlap_spin.minimum())
+        self.overlap_spin.setToolTip(
+            f"{PredictConfig.__dataclass_fields__['overlap'].metadata['tooltip'].capitalize()}: "
+            f"{halo} for this model."
+        )
         self.tile_z_spin.setEnabled(model.is_3d)
 
-    def config(self, model: N2VModel, cls: type[PredictConfig]) -> PredictConfig:
-        """A frozen ``cls`` (PredictConfig) from the controls for ``model`` (raises N2VError)."""
+    def config(self, model: N2VModel, cls: type[PredictConfig] = PredictConfig) -> PredictConfig:
+        """A frozen ``cls`` (PredictConfig) from the controls for ``model`` (raises N2VError).
+
+        A box at "auto" leaves the value to the engine (the default tile; the model's receptive field
+        as overlap; the device's batch)."""
         n_sp = 3 if model.is_3d else 2
-        yx = self.tile_spin.value()
-        tile = (
-            (yx, yx) if n_sp == 2 else (self.tile_z_spin.value() or default_tile(model)[0], yx, yx)
-        )
+        default = default_tile(model)
+        yx = spin_value(self.tile_spin) or default[-1]
+        z = spin_value(self.tile_z_spin) or default[0]
+        overlap = spin_value(self.overlap_spin)
         return cls(
-            tile_shape=tile,
-            overlap=(self.overlap_spin.value(),) * n_sp,
-            batch_size=self.batch_spin.value() or None,
-            tta=self.tta_check.isChecked(),
+            tile_shape=(yx, yx) if n_sp == 2 else (z, yx, yx),
+            overlap=None if overlap is None else (overlap,) * n_sp,
+            batch_size=spin_value(self.batch_spin),
+            tta=bool(self.tta.value),
         )
 
     def show_plan(self, text: str, problem: bool) -> None:
@@ -217,7 +210,7 @@ class PredictForm(QWidget):
         """Tiles done of total, with the ETA in the bar's text."""
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
-        eta = format_eta(eta_s)
+        eta = f"ETA {format_eta(eta_s)}" if eta_s is not None else ""
         self.progress.setFormat(f"%v / %m tiles  {eta}".rstrip())
 
 

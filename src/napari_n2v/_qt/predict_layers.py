@@ -68,3 +68,19 @@ def remove_temp_store_of(layer: Any) -> None:
     if store and Path(store) in TEMP_STORES:
         lazy_io.remove_store(store)
         TEMP_STORES.remove(Path(store))
+
+
+def stream_target(form: Any) -> Path | None:
+    """The zarr store a result streams into (a new temporary one when the box is empty), or None
+    when streaming is off; an existing, non-empty folder is refused (N2VError)."""
+    from napari_n2v.core.errors import N2VError
+
+    if not form.stream_check.isChecked():
+        return None
+    text = form.store_edit.text().strip()
+    out_path = Path(text).expanduser() if text else lazy_io.temp_store_path()
+    if text and out_path.exists() and (out_path.is_file() or any(out_path.iterdir())):
+        raise N2VError(f"{out_path} already exists; give a new folder for the zarr result.")
+    if not text:
+        TEMP_STORES.append(out_path)
+    return out_path

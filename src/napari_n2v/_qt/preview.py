@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from napari.utils.notifications import show_warning
-from superqt.utils import create_worker
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
@@ -160,7 +159,9 @@ class LivePreview:
         src = self.source
         if src is None or src not in self.viewer.layers:
             return None
-        data = src.data[0] if src.multiscale else src.data
+        from .layer_combo import full_array  # it imports is_preview from here
+
+        data = full_array(src)
         image, axes, z = cut_slice(data, self._axes, data_index(src, self.viewer), self._is_3d)
         self._key = (axes, z)
         return image, axes
@@ -176,11 +177,17 @@ class LivePreview:
         cut = self.cut()
         if cut is None:
             return None
-        connect = {
-            "returned": self.show,
-            "errored": lambda exc: show_warning(f"Preview failed: {exc}"),
-        }
-        return create_worker(model.predict, *cut, _start_thread=True, _connect=connect)
+        from napari_n2v.run_models.jobs import Handlers
+
+        from .worker import start_worker
+
+        def ignore(*_args: object) -> None:
+            pass
+
+        handlers = Handlers(
+            ignore, self.show, lambda exc: show_warning(f"Preview failed: {exc}"), ignore, ignore
+        )
+        return start_worker(_call(model.predict, *cut), handlers)
 
     def show(self, image: np.ndarray) -> None:
         """Show the answer to the last :meth:`cut` in the preview layer."""
@@ -188,3 +195,9 @@ class LivePreview:
             return
         plane = to_display(np.asarray(image), *self._key)
         self.layer = show_preview(self.viewer, self.source, plane, self.layer)
+
+
+def _call(fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` as a generator that returns its value (the one worker path runs generators)."""
+    return fn(*args)
+    yield  # pragma: no cover - makes this a generator

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
@@ -11,20 +11,13 @@ from napari_n2v.core.axes import validate_axes
 from napari_n2v.core.errors import N2VError
 
 from .axes_choice import AxesChoice
-from .layer_combo import LayerCombo
-from .train_job import check_fits
+from .layer_combo import LayerCombo, full_array
 from .train_settings import TrainSettings
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
-    from napari.layers import Image
 
     from napari_n2v.core.config import TrainConfig
-
-
-def layer_array(layer: Image) -> Any:
-    """The layer's full-resolution array (numpy, dask or zarr; never copied here)."""
-    return layer.data[0] if layer.multiscale else layer.data
 
 
 class TrainInputs(QWidget):
@@ -70,7 +63,7 @@ class TrainInputs(QWidget):
         labels = tuple(layer.axis_labels)
         if all(str(lab).startswith("-") for lab in labels):  # napari's defaults: ask the viewer
             labels = tuple(self.viewer.dims.axis_labels)[-layer.ndim :]
-        self.axes_choice.set_layer(layer_array(layer).shape, bool(layer.rgb), labels)
+        self.axes_choice.set_layer(full_array(layer).shape, bool(layer.rgb), labels)
 
     def _on_axes_changed(self) -> None:
         axes = self.axes()
@@ -90,10 +83,15 @@ class TrainInputs(QWidget):
                 raise N2VError("Add an image layer to train on.")
             if axes is None:
                 raise N2VError("Set the axes in the advanced settings (e.g. TCZYX).")
-            shape = layer_array(layer).shape
+            shape = full_array(layer).shape
             config = self.settings.config(self._checked_axes(axes, shape))
             val = self.val_combo.layer()
-            check_fits(config, shape, layer_array(val).shape if val is not None else None)
+            # A patch larger than the image is no error: the engine shrinks it and says so.
+            if val is not None and full_array(val).ndim != len(shape):
+                raise N2VError(
+                    f"the validation layer has {full_array(val).ndim} dimensions, the image has "
+                    f"{len(shape)}: choose a layer like the image (or none)."
+                )
         except N2VError as err:
             config, message = None, str(err)
         self.show_problem(message)

@@ -26,7 +26,7 @@ import torch
 from .bioimageio_rdf import JSON_FORMAT, MODEL_JSON
 from .config import TrainConfig
 from .device import resolve_device
-from .errors import N2VError
+from .errors import N2VError, TrustRequired
 from .model import build_unet
 from .n2v_model import N2VModel
 from .zoo_package import Package
@@ -88,7 +88,7 @@ def load_package(path: str | Path, device: str = "auto", trust: bool = False) ->
             model = load_careamics(pkg)
         elif "torchscript" in weights:
             if not trust:
-                raise N2VError(
+                raise TrustRequired(
                     f"{pkg.label} ('{pkg.name}') is not a napari-n2v or CAREamics N2V model; it "
                     "can run only through its TorchScript weights, which are code from the "
                     "package. Run it only if you trust its source: pass --trust (CLI), "

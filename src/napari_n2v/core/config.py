@@ -22,6 +22,8 @@ DEFAULT_PATCH_3D = (16, 64, 64)
 DEFAULT_MASKED_FRACTION = 0.005
 STRATEGIES = ("uniform", "median")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+#: The most steps a run may ask for; a run on a time budget alone gets this many (it stops on time).
+MAX_STEPS = 10_000_000
 
 
 def _f(
@@ -97,6 +99,9 @@ class TrainConfig:
         Blind-spot pixels per patch (N). None: 0.5% of the patch's pixels (20 of 64×64), at least 1.
     steps
         Optimiser steps.
+    time_limit_s
+        Wall-clock budget in seconds (None: none); the run stops at the first step past it, keeping
+        the best model, as a Stop does.
     batch_size
         Patches per step. None: a per-device default (see :func:`napari_n2v.core.device.default_batch_size`).
     """
@@ -120,14 +125,29 @@ class TrainConfig:
         "(20 of 64x64)",
         lo=1,
     )
-    steps: int = _f(1000, "Steps", "optimiser steps", lo=1, hi=10_000_000, step=100)
+    steps: int = _f(1000, "Steps", "optimiser steps", lo=1, hi=MAX_STEPS, step=100)
+    time_limit_s: float | None = _f(
+        None,
+        "Time budget",
+        "stop after this many seconds of training and keep the best model (with steps: whichever "
+        "comes first)",
+        lo=1,
+        unit="s",
+    )
     batch_size: int | None = _f(
         None, "Batch", "patches per step; default by device (CPU 16 in 2D, 4 in 3D)", lo=1, hi=4096
     )
-    learning_rate: float = _f(4e-4, "Learning rate", "Adam's start rate; halved on plateaus", lo=0)
+    learning_rate: float = _f(
+        4e-4, "Learning rate", "Adam's start rate; halved on plateaus", lo=0, step=1e-4
+    )
     steps_per_epoch: int = _f(50, "Validate every", "steps between validations", lo=1, unit="steps")
     val_fraction: float = _f(
-        0.1, "Validation share", "share of the image held out for validation", lo=0, hi=0.5
+        0.1,
+        "Validation share",
+        "share of the image held out for validation",
+        lo=0,
+        hi=0.5,
+        step=0.05,
     )
     val_patches: int = _f(128, "Validation patches", "patches in the validation set", lo=1)
     augment: bool = _f(True, "Augment", "random flips and 90° rotations of the patches")
@@ -270,7 +290,12 @@ class PredictConfig:
         unit="px",
     )
     overlap: tuple[int, ...] | None = _f(
-        None, "Overlap", "context discarded at each tile side; default the model's receptive field"
+        None,
+        "Overlap",
+        "context discarded at each tile side; default the model's receptive field",
+        lo=0,
+        hi=1024,
+        unit="px",
     )
     batch_size: int | None = _f(None, "Tiles per batch", "default 1 on a CPU, 4 on a GPU", lo=1)
     device: str = _f("auto", "Device", "auto, cpu, cuda, cuda:N or mps")

@@ -56,8 +56,8 @@ def autocast_dtype(
 ) -> torch.dtype | None:
     """The autocast dtype for ``precision`` on ``device``; None means plain fp32.
 
-    On the CPU, 'auto' uses bf16 for 2D only: bf16 3D convolutions gave no speed-up here and their
-    backward pass intermittently produced non-finite gradients (torch 2.13, oneDNN).
+    On the CPU, 'auto' uses bf16 for 2D only: bf16 3D training intermittently produced non-finite
+    gradients (torch 2.13, oneDNN; see docs/benchmarks.md).
     """
     if precision == "fp32":
         return None
@@ -94,9 +94,9 @@ def describe_device(
 
 
 def default_batch_size(device: torch.device, is_3d: bool) -> int:
-    """Patches per step by device. On this project's CPU, batch 16 and 32 train at the same patches/s
-    (143 and 148, bf16); at equal wall-clock the Set12 sweep showed no clear trend between 8, 16 and
-    32 (benchmarks/sweep.py), so the CPU keeps 16; GPUs take the paper's 128."""
+    """Patches per step by device: the paper's 128 on GPUs, smaller on a CPU, where per-patch speed
+    falls with batch size and short runs gain more from more steps (benchmarks/sweep.py; figures in
+    docs/benchmarks.md)."""
     if device.type == "cuda":
         return 32 if is_3d else 128
     if device.type == "mps":

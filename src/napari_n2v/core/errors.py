@@ -6,3 +6,7 @@ class N2VError(ValueError):
 
     Widgets show it as a notification, the CLI prints it on one line and exits with status 2.
     """
+
+
+class TrustRequired(N2VError):
+    """A model package holds code (TorchScript): it loads only when the user says they trust it."""

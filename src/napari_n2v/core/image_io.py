@@ -86,6 +86,7 @@ def read_image(
     *,
     model_axes: str | None = None,
     model_3d: bool = False,
+    lazy: bool = False,
 ) -> ImageFile:
     """Open ``path`` (TIFF into memory; zarr / OME-Zarr lazily) and settle its axes.
 
@@ -96,6 +97,9 @@ def read_image(
     model_axes, model_3d
         A model's training axes and kind: used when the file does not name its axes (a plain TIFF)
         and the number of dimensions fits; otherwise the guess favours Z for a 3D model.
+    lazy
+        Leave a TIFF on disk too: memory-mapped when uncompressed, else read page by page
+        (:func:`napari_n2v.core.tiff_map.open_tiff_lazily`); for folders larger than memory.
     """
     path = Path(path)
     if not path.exists():
@@ -103,19 +107,21 @@ def read_image(
     if path.is_dir() or path.suffix == ".zarr":
         image = _read_zarr(path)
     elif path.suffix.lower() in TIFF_SUFFIXES or path.suffix.lower() == ".btf":
-        image = _read_tiff(path)
+        image = _read_tiff(path, lazy=lazy)
     else:
-        image = _read_tiff(path, unknown_suffix=True)
+        image = _read_tiff(path, unknown_suffix=True, lazy=lazy)
     return _fill_axes(image, axes, model_axes, model_3d)
 
 
-def _read_tiff(path: Path, unknown_suffix: bool = False) -> ImageFile:
+def _read_tiff(path: Path, unknown_suffix: bool = False, lazy: bool = False) -> ImageFile:
     import tifffile
+
+    from .tiff_map import open_tiff_lazily
 
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
-            data = series.asarray()
+            data = open_tiff_lazily(tif, path) if lazy else series.asarray()
             file_axes = series.axes
             scale, unit = _tiff_scale(tif)
     except (tifffile.TiffFileError, OSError, ValueError, IndexError) as err:

@@ -10,6 +10,7 @@ against their original values.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,6 +48,13 @@ def _ravel(idx: torch.Tensor, shape: Sequence[int]) -> torch.Tensor:
     return flat
 
 
+@functools.lru_cache(maxsize=64)
+def _const(values: tuple[int, ...], device: torch.device) -> torch.Tensor:
+    """A small constant index tensor on ``device``, made once: no host-to-device copy per step (which
+    would also stop the step from being captured in a CUDA graph)."""
+    return torch.tensor(values, device=device)
+
+
 def stratified_coords(
     batch: int,
     patch: Sequence[int],
@@ -66,8 +74,8 @@ def stratified_coords(
         :, :n
     ]
     cell_idx = _unravel(cells, g)  # (B, N, D)
-    p = torch.tensor(patch, device=device)
-    gt = torch.tensor(g, device=device)
+    p = _const(tuple(patch), device)
+    gt = _const(g, device)
     lo = torch.div(cell_idx * p, gt, rounding_mode="floor")
     hi = torch.div((cell_idx + 1) * p, gt, rounding_mode="floor")
     u = torch.rand(batch, n, len(patch), generator=generator, device=device)

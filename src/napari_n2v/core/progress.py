@@ -22,17 +22,29 @@ def drain(gen: Generator[Any, None, R], on_event: Callable[[Any], None] | None =
 class TrainProgress:
     """A tqdm bar over training steps (loss, patches/s, best validation loss); info lines above it."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, time_limit_s: float | None = None) -> None:
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=total, unit="step", dynamic_ncols=True)
+        from .config import MAX_STEPS
+
+        # a run on a time budget alone counts seconds, not its nominal MAX_STEPS steps
+        self.by_time = time_limit_s is not None and total >= MAX_STEPS
+        if self.by_time:
+            fmt = "{l_bar}{bar}| {n:.0f}/{total:.0f} s [{postfix}]"
+            self.bar = tqdm(total=time_limit_s, dynamic_ncols=True, bar_format=fmt)
+        else:
+            self.bar = tqdm(total=total, unit="step", dynamic_ncols=True)
 
     def update(self, ev: Any) -> None:
         from .training import InfoEvent, TrainEvent
 
         if isinstance(ev, TrainEvent):
-            self.bar.update(1)
-            post = {"loss": f"{ev.train_loss:.4f}", "patch/s": f"{ev.patches_per_s:.0f}"}
+            if self.by_time:
+                self.bar.update(min(ev.elapsed_s, self.bar.total) - self.bar.n)
+            else:
+                self.bar.update(1)
+            post = {"step": str(ev.step), "loss": f"{ev.train_loss:.4f}"}
+            post["patch/s"] = f"{ev.patches_per_s:.0f}"
             if ev.best_val_loss is not None:
                 post["val"] = f"{ev.best_val_loss:.4f}"
             self.bar.set_postfix(post, refresh=False)

@@ -65,6 +65,9 @@ class StepRunner:
             torch.channels_last if n_dim == 2 and device.type != "mps" else torch.contiguous_format
         )
         self.net = net.to(device, memory_format=self.fmt).train()  # type: ignore[call-overload]
+        self.train_net: torch.nn.Module = (
+            self.net
+        )  # what step() calls: a DDP wrapper under torchrun
         self.opt = torch.optim.Adam(self.net.parameters(), lr=learning_rate)
         self.sched = plateau_scheduler(self.opt, learning_rate, steps_per_epoch)
         self.dtype = autocast_dtype(device, precision, n_dim)
@@ -104,7 +107,7 @@ class StepRunner:
         with out_of_memory_hint(hint):
             mr = self.masked_batch(sampler, self.batch_size, gen)
             with self.amp():
-                pred = self.net(mr.masked.contiguous(memory_format=self.fmt))
+                pred = self.train_net(mr.masked.contiguous(memory_format=self.fmt))
             loss = masked_mse(pred, mr.coords, mr.targets)
             self.opt.zero_grad(set_to_none=True)
             if self.scaler is not None:
@@ -140,6 +143,8 @@ class StepRunner:
 
 
 def val_sampler(data: TrainData, seed: int) -> PatchSampler:
+    if data.sources is not None:  # several images: their held-out files or regions
+        return data.sources.sampler("val", data.patch, False, np.random.default_rng(seed))
     return PatchSampler(
         data.val_data, data.val_region, data.patch, False, np.random.default_rng(seed)
     )

@@ -3,14 +3,14 @@ before any training starts)."""
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .axes import to_canonical, validate_axes
-from .config import TrainConfig
+from .config import TrainConfig, max_masked_pixels
 from .data import Region, channel_stats, check_dtype, check_finite, fit_patch, split_regions
 from .errors import N2VError
 
@@ -30,6 +30,9 @@ class TrainData:
     std: np.ndarray
     struct_dim: int | None
     messages: list[str] = field(default_factory=list)
+    #: Several images (a :class:`napari_n2v.core.sources.SourceSet`): patches come from there, and
+    #: ``data``/``val_data`` are only the first image's lazy view.
+    sources: Any = None
 
     @property
     def channels(self) -> int:
@@ -52,8 +55,19 @@ def _canonical(image: Any, axes: str, what: str) -> np.ndarray:
 
 
 def prepare_data(
-    image: Any, config: TrainConfig, *, val_image: Any = None, model: N2VModel | None = None
+    image: Any,
+    config: TrainConfig,
+    *,
+    val_image: Any = None,
+    model: N2VModel | None = None,
+    names: Sequence[str] | None = None,
 ) -> TrainData:
+    """Check and canonicalise one image (loaded into memory), or a list of images (left where they
+    are, read patch by patch: :func:`napari_n2v.core.sources.prepare_sources`)."""
+    if isinstance(image, list | tuple):
+        from .sources import prepare_sources
+
+        return prepare_sources(image, config, val_image=val_image, model=model, names=names)
     data = _canonical(image, config.axes, "the training image")
     messages: list[str] = []
     m = 2**config.depth
@@ -74,10 +88,10 @@ def prepare_data(
     patch = fit_patch(want, spatial, m)
     if patch != want:
         messages.append(f"patch {want} is larger than the image {tuple(spatial)}: using {patch}.")
-    if config.masked_pixels is not None and config.masked_pixels > max(1, math.prod(patch) // 4):
+    if config.masked_pixels is not None and config.masked_pixels > max_masked_pixels(patch):
         raise N2VError(
             f"masked_pixels={config.masked_pixels} is too many for the {patch} patch that fits this "
-            f"image: use at most {max(1, math.prod(patch) // 4)}."
+            f"image: use at most {max_masked_pixels(patch)}."
         )
     n_masked = config.resolved_masked_pixels(patch)
     if val_image is not None:

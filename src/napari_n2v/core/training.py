@@ -13,7 +13,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Generator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,40 +26,14 @@ from .device import (
     resolve_device,
     seed_everything,
 )
+from .distributed import Ranks
 from .errors import N2VError
+from .events import Event, InfoEvent, PreviewEvent, TrainEvent
 from .model import build_unet
 from .n2v_model import N2VModel
 from .progress import TrainProgress, drain
 from .step import StepRunner, val_sampler
 from .train_setup import TrainData, prepare_data
-
-
-@dataclass(frozen=True)
-class TrainEvent:
-    step: int
-    total_steps: int
-    epoch: int
-    train_loss: float
-    val_loss: float | None
-    best_val_loss: float | None
-    lr: float
-    patches_per_s: float
-    eta_s: float | None
-    elapsed_s: float
-
-
-@dataclass(frozen=True)
-class PreviewEvent:
-    step: int
-    image: np.ndarray
-
-
-@dataclass(frozen=True)
-class InfoEvent:
-    message: str
-
-
-Event = TrainEvent | PreviewEvent | InfoEvent
 
 
 class Trainer:
@@ -69,7 +42,8 @@ class Trainer:
     Parameters
     ----------
     image
-        Array (numpy, dask, zarr) whose dimensions match ``config.axes``.
+        Array (numpy, dask, zarr) whose dimensions match ``config.axes``; or a list of such arrays
+        (same axes, any sizes), left where they are and read patch by patch.
     config
         The run's settings.
     val_image
@@ -78,6 +52,11 @@ class Trainer:
         Continue training this model (its architecture and normalisation are kept).
     name
         Name of the resulting model.
+    image_names
+        Names of the images in a list (for messages), e.g. their file names.
+
+    Under torchrun (a process group is initialised) the run is data-parallel: see
+    :mod:`napari_n2v.core.distributed`.
     """
 
     def __init__(
@@ -88,8 +67,14 @@ class Trainer:
         val_image: Any = None,
         model: N2VModel | None = None,
         name: str | None = None,
+        image_names: list[str] | None = None,
     ) -> None:
         if model is not None:
+            if not getattr(model, "trainable", True):
+                raise N2VError(
+                    f"{model.name} is a TorchScript zoo model: it can denoise, but not be trained "
+                    "further. Train a new model instead (or fine-tune an N2V package)."
+                )
             if model.is_3d != config.is_3d:
                 raise N2VError(
                     f"cannot continue a {'3D' if model.is_3d else '2D'} model on "
@@ -99,9 +84,13 @@ class Trainer:
                 k: getattr(model.config, k)
                 for k in ("depth", "n_filters", "kernel_size", "batch_norm", "n2v2")
             }
-            config = config.replace(**arch)
+            # the architecture's fine print (e.g. CAREamics's blur-pool edge) stays with the model
+            config = config.replace(**arch, extra={**model.config.extra, **config.extra})
         self.config = config
-        self.data: TrainData = prepare_data(image, config, val_image=val_image, model=model)
+        self.data: TrainData = prepare_data(
+            image, config, val_image=val_image, model=model, names=image_names
+        )
+        self.ranks = Ranks()
         self.device = resolve_device(config.device)
         self.batch_size = config.batch_size or default_batch_size(self.device, config.is_3d)
         self._base = model
@@ -157,10 +146,13 @@ class Trainer:
     def run(self) -> Generator[Event, None, N2VModel]:
         """Train; yields a TrainEvent per step (and Preview/Info events); returns the best model."""
         cfg, dev, d = self.config, self.device, self.data
-        seed = seed_everything(cfg.seed)
-        gen = torch.Generator(device=dev).manual_seed(seed)
+        rk = self.ranks
+        seed = seed_everything(rk.common_seed(cfg.seed))
+        gen = torch.Generator(device=dev).manual_seed(rk.rank_seed(seed))
         for msg in d.messages:
             yield InfoEvent(msg)
+        if rk.active:
+            yield InfoEvent(rk.describe(self.batch_size, cfg.learning_rate))
         yield InfoEvent(
             f"training on {describe_device(dev, cfg.precision, cfg.n_spatial)}, batch "
             f"{self.batch_size}, patch {d.patch}, {d.n_masked} masked pixels per patch"
@@ -179,13 +171,21 @@ class Trainer:
             steps_per_epoch=cfg.steps_per_epoch,
         )
         self._net = runner.net
-        sampler = self._sampler(np.random.default_rng(seed))
-        val = runner.make_val(val_sampler(d, seed + 1), cfg.val_patches, seed + 1)
+        runner.train_net = rk.wrap(runner.net, dev)  # DDP under torchrun: gradients all-reduced
+        sampler = self._sampler(np.random.default_rng(rk.rank_seed(seed)))
+        val = (
+            runner.make_val(val_sampler(d, seed + 1), cfg.val_patches, seed + 1)
+            if rk.is_main
+            else []
+        )
         t_start = time.perf_counter()
         self._rate, self._t_last = 0.0, t_start
         pending: deque[tuple[int, torch.Tensor]] = deque()
+        limit = cfg.time_limit_s
         for step in range(1, cfg.steps + 1):
-            if self._stop.is_set():
+            late = limit is not None and time.perf_counter() - t_start >= limit  # a time budget
+            if rk.should_stop(self._stop.is_set() or late):  # a stop on any rank ends all ranks
+                self._stop.set()
                 break
             pending.append((step, runner.step(sampler, gen)))
             # On a GPU, read each loss `lag` steps late, with the following steps already queued:
@@ -199,7 +199,8 @@ class Trainer:
             yield from self._finish(runner, val, *pending.popleft(), t_start)
         last = self._history[-1]["step"] if self._history else 0
         if self._steps_done > last:  # stopped between validations: validate what we have
-            self._record(runner.net, self._steps_done, float("nan"), runner.validate(val))
+            val_loss = rk.share(runner.validate(val) if rk.is_main else None)
+            self._record(runner.net, self._steps_done, float("nan"), val_loss)
         best = self.best_model
         if best is None:
             raise N2VError("training stopped before the first step: no model was trained.")
@@ -226,13 +227,16 @@ class Trainer:
         self._t_last = now
         self._rate = inst if step <= 2 else 0.9 * self._rate + 0.1 * inst
         val_loss = None
-        if self._validates(step):
-            val_loss = runner.validate(val)
+        if self._validates(step):  # rank 0 validates; every rank steps the schedule with its loss
+            val_loss = self.ranks.share(runner.validate(val) if self.ranks.is_main else None)
             self._record(runner.net, step, loss, val_loss)
             runner.sched.step(val_loss)
             self._t_last = time.perf_counter()  # validation time is not training throughput
         rate = self._rate
         eta = (cfg.steps - step) * self.batch_size / rate if rate > 0 else None
+        if cfg.time_limit_s is not None:  # a time budget ends the run first when it is shorter
+            left = max(0.0, cfg.time_limit_s - (time.perf_counter() - t_start))
+            eta = left if eta is None else min(eta, left)
         yield TrainEvent(
             step,
             cfg.steps,
@@ -257,6 +261,8 @@ class Trainer:
     def _sampler(self, rng: np.random.Generator) -> PatchSampler:
         """On a GPU, keep the image on the device when it takes < 25% of free memory as float32."""
         d, cfg = self.data, self.config
+        if d.sources is not None:  # several images, left on disk: patches read where they are
+            return d.sources.sampler("train", d.patch, cfg.augment, rng)
         if self.device.type == "cuda":
             free, _ = torch.cuda.mem_get_info(self.device)
             if d.data.size * 4 < 0.25 * free:
@@ -287,5 +293,5 @@ def train(
     trainer = Trainer(image, config, val_image=val_image, model=model, name=name)
     if not progress:
         return drain(trainer.run())
-    with TrainProgress(config.steps) as bar:
+    with TrainProgress(config.steps, config.time_limit_s) as bar:
         return drain(trainer.run(), bar.update)

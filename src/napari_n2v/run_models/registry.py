@@ -2,7 +2,7 @@
 
 Usage::
 
-    from napari_n2v._qt.models import get_registry
+    from napari_n2v.run_models.registry import get_registry
 
     reg = get_registry()
     name = reg.add(model, "nuclei (2D, 1000 steps)")  # returns the unique name actually used

@@ -1,7 +1,8 @@
 """Which axes a layer has for a given model: inferred from the layer (ndim, rgb) and the model.
 
-Qt-free so it is cheap to test. A 3D model takes the last three dims as ``ZYX``; a 2D model takes the last
-two as ``YX`` and the leading dims as frames predicted one by one. Channels: the trailing dim of an RGB
+Qt-free so it is cheap to test. The guess is the engine's (:func:`napari_n2v.core.layout.guess_axes`): a
+3D model takes the last three dims as ``ZYX``; a 2D model takes the last two as ``YX`` and the leading dims
+as samples predicted one by one. Channels: the trailing dim of an RGB
 layer, or (for a multi-channel model) a leading dim whose size is the model's channel count.
 """
 
@@ -12,14 +13,15 @@ from typing import Any
 
 from napari_n2v.core.axes import validate_axes
 from napari_n2v.core.errors import N2VError
-
-#: Letters for leading (non-spatial) dims, nearest to the spatial dims first.
-_LEAD_2D = "ZTS"
-_LEAD_3D = "TS"
+from napari_n2v.core.layout import guess_axes
 
 
 def infer_axes(shape: Sequence[int], rgb: bool, is_3d: bool, n_channels: int = 1) -> str:
-    """Guess the axes string of a layer's data for a model.
+    """Guess the axes string of a layer's data for a model: the engine's rule
+    (:func:`napari_n2v.core.layout.guess_axes`), with a channel axis found first.
+
+    A 2D model on a 3D array reads ``SYX`` (planes predicted one by one, whether they are a Z-stack or
+    samples: the result is the same); a 3D model reads ``ZYX``.
 
     Parameters
     ----------
@@ -35,7 +37,7 @@ def infer_axes(shape: Sequence[int], rgb: bool, is_3d: bool, n_channels: int = 1
     Returns
     -------
     str
-        One letter per dim, e.g. ``'YX'``, ``'ZYX'``, ``'TZYX'``, ``'YXC'``, ``'CZYX'``.
+        One letter per dim, e.g. ``'YX'``, ``'ZYX'``, ``'SYX'``, ``'TZYX'``, ``'YXC'``, ``'CZYX'``.
 
     Raises
     ------
@@ -45,33 +47,28 @@ def infer_axes(shape: Sequence[int], rgb: bool, is_3d: bool, n_channels: int = 1
     shape = tuple(int(s) for s in shape)
     dims = list(range(len(shape)))
     chan: int | None = None
+    n_sp = 3 if is_3d else 2
     if rgb:
         chan = dims.pop()
     elif n_channels > 1:
         # The channel dim is the nearest leading dim (before the spatial ones) of the right size.
-        n_sp = 3 if is_3d else 2
-        lead = dims[: max(0, len(dims) - n_sp)]
-        matches = [d for d in lead if shape[d] == n_channels]
+        matches = [d for d in dims[: max(0, len(dims) - n_sp)] if shape[d] == n_channels]
         if matches:
             chan = matches[-1]
             dims.remove(chan)
-    n_sp = 3 if is_3d else 2
     if len(dims) < n_sp:
         kind = "3D (Z, Y, X)" if is_3d else "2D (Y, X)"
         raise N2VError(
             f"the model is {kind} but the image has only {len(dims)} spatial dim(s) (shape {shape}); "
             + ("choose a 2D model for a 2D image." if is_3d else "choose another image.")
         )
-    spatial = "ZYX" if is_3d else "YX"
-    pool = _LEAD_3D if is_3d else _LEAD_2D
-    n_lead = len(dims) - n_sp
-    if n_lead > len(pool):
+    try:
+        letters = dict(zip(dims, guess_axes(len(dims), is_3d), strict=True))
+    except N2VError as err:
         raise N2VError(
-            f"the image has {len(shape)} dims (shape {shape}), more than a "
-            f"{'3D' if is_3d else '2D'} model can take; at most {len(pool)} leading dim(s) of "
-            f"frames ({', '.join(pool[::-1])}) are allowed."
-        )
-    letters = dict(zip(dims, pool[:n_lead][::-1] + spatial, strict=True))
+            f"the image has {len(shape)} dims (shape {shape}), more than the axes can be guessed "
+            f"for with a {'3D' if is_3d else '2D'} model: {err}"
+        ) from err
     if chan is not None:
         letters[chan] = "C"
     return "".join(letters[d] for d in range(len(shape)))

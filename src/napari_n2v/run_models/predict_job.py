@@ -24,11 +24,6 @@ _SAMPLE_PIXELS = 4 * 2**20
 PERCENTILES = (0.1, 99.9)
 
 
-class PredictionFailed(Exception):
-    """A RuntimeError raised while predicting, re-raised under another type: superqt takes a
-    RuntimeError escaping a generator for "the worker was deleted", drops it and never finishes."""
-
-
 @dataclass(frozen=True)
 class PredictOutput:
     """What the worker returns to the main thread.
@@ -119,10 +114,7 @@ def run_prediction(
     -------
     PredictOutput
     """
-    try:
-        return (yield from _run(model, data, axes, config, out_path))
-    except RuntimeError as err:
-        raise PredictionFailed(f"{type(err).__name__}: {err}") from err
+    return (yield from _run(model, data, axes, config, out_path))
 
 
 def _run(
