@@ -8,6 +8,7 @@ the parser (help texts read their defaults from the configs) and ``main``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -245,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         warnings.showwarning = shown
-    if code == 0:
+    if code == 0 and os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 alone reports
         print(f"done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return int(code)
 
