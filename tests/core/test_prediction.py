@@ -8,6 +8,7 @@ from napari_n2v.core.errors import N2VError
 from napari_n2v.core.model import build_unet
 from napari_n2v.core.n2v_model import N2VModel
 from napari_n2v.core.prediction import predict, predict_iter
+from napari_n2v.core.progress import drain
 from napari_n2v.core.tiling import tile_grid
 
 # Most tests here use deliberately tiny tiles to exercise stitching; the warning has its own test.
@@ -73,12 +74,7 @@ def test_progress_events_and_zarr_out(rng, tmp_path):
     )
     gen = predict_iter(model, img, "SYX", PredictConfig(tile_shape=(32, 32), device="cpu"), out=out)
     events = []
-    while True:
-        try:
-            events.append(next(gen))
-        except StopIteration as stop:
-            result = stop.value
-            break
+    result = drain(gen, events.append)
     assert result is out
     assert events[-1].done == events[-1].total == len(events) * 1
     ref = predict(model, img, "SYX", PredictConfig(tile_shape=(32, 32), device="cpu"))

@@ -4,6 +4,7 @@ import pytest
 from napari_n2v.core.config import PredictConfig, TrainConfig
 from napari_n2v.core.errors import N2VError
 from napari_n2v.core.prediction import predict
+from napari_n2v.core.progress import drain as run_to_end
 from napari_n2v.core.training import InfoEvent, PreviewEvent, Trainer, TrainEvent, train
 
 from ..conftest import blobs, psnr
@@ -14,12 +15,7 @@ FP32 = PredictConfig(device="cpu", precision="fp32")
 
 def drain(trainer):
     events = []
-    gen = trainer.run()
-    while True:
-        try:
-            events.append(next(gen))
-        except StopIteration as stop:
-            return stop.value, events
+    return run_to_end(trainer.run(), events.append), events
 
 
 def test_training_denoises_2d():
@@ -162,11 +158,7 @@ def test_preview_and_info_events():
 
 def drain_gen(gen):
     events = []
-    while True:
-        try:
-            events.append(next(gen))
-        except StopIteration as stop:
-            return stop.value, events
+    return run_to_end(gen, events.append), events
 
 
 def test_continue_training_keeps_architecture_and_counts_steps():

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .config import TrainConfig
 from .data import PatchSampler
 from .device import autocast_dtype, out_of_memory_hint
 from .masking import Masker, MaskResult, masked_mse
@@ -16,10 +17,9 @@ from .train_setup import TrainData
 
 #: The learning rate is halved after this many steps without a better validation loss (at least 10
 #: validations), never below ``MIN_LR_FACTOR`` times the start. Counted in steps, not validations, so
-#: that frequent validation (every 50 steps, for a live curve) does not make the schedule hasty: with a
-#: patience of 10 validations a 3-minute GPU run (23,000 steps) halved the rate ~40 times, froze the
-#: model at its 15-second state and kept it (BSD68 26.47 dB from 15 s to 200 s; benchmarks/gpu.py).
-#: 4,000 steps is the Noise2Void paper's schedule (10 epochs of 400 steps).
+#: that frequent validation (for a live curve) does not make the schedule hasty: counted in validations,
+#: a few-minute GPU run halved the rate dozens of times and froze the model early (docs/benchmarks.md,
+#: "GPU"). 4,000 steps is the Noise2Void paper's schedule (10 epochs of 400 steps).
 LR_PATIENCE_STEPS = 4000
 MIN_LR_FACTOR = 1 / 64
 
@@ -78,6 +78,29 @@ class StepRunner:
         shape = (1, -1, *[1] * n_dim)
         self.mean = torch.as_tensor(data.mean, device=device).reshape(shape)
         self.std = torch.as_tensor(data.std, device=device).reshape(shape)
+
+    @classmethod
+    def for_config(
+        cls,
+        net: torch.nn.Module,
+        data: TrainData,
+        config: TrainConfig,
+        device: torch.device,
+        batch_size: int,
+    ) -> StepRunner:
+        """A runner with the masking, optimiser and precision that ``config`` asks for."""
+        return cls(
+            net,
+            data,
+            strategy=config.resolved_strategy,
+            radius=config.neighbor_radius,
+            struct_span=config.struct_span,
+            learning_rate=config.learning_rate,
+            precision=config.precision,
+            device=device,
+            batch_size=batch_size,
+            steps_per_epoch=config.steps_per_epoch,
+        )
 
     def amp(self) -> AbstractContextManager[Any]:
         return (

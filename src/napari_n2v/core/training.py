@@ -8,9 +8,7 @@
 from __future__ import annotations
 
 import copy
-import math
 import threading
-import time
 from collections import deque
 from collections.abc import Generator
 from typing import Any
@@ -19,7 +17,6 @@ import numpy as np
 import torch
 
 from .config import PredictConfig, TrainConfig
-from .data import DevicePatchSampler, PatchSampler
 from .device import (
     default_batch_size,
     describe_device,
@@ -33,6 +30,15 @@ from .model import build_unet
 from .n2v_model import N2VModel
 from .progress import TrainProgress, drain
 from .step import StepRunner, val_sampler
+from .train_parts import (
+    BestKeeper,
+    Mailbox,
+    RateMeter,
+    continue_config,
+    finite_loss,
+    make_sampler,
+    wrap_model,
+)
 from .train_setup import TrainData, prepare_data
 
 
@@ -70,22 +76,7 @@ class Trainer:
         image_names: list[str] | None = None,
     ) -> None:
         if model is not None:
-            if not getattr(model, "trainable", True):
-                raise N2VError(
-                    f"{model.name} is a TorchScript zoo model: it can denoise, but not be trained "
-                    "further. Train a new model instead (or fine-tune an N2V package)."
-                )
-            if model.is_3d != config.is_3d:
-                raise N2VError(
-                    f"cannot continue a {'3D' if model.is_3d else '2D'} model on "
-                    f"{'3D' if config.is_3d else '2D'} training data (axes {config.axes!r})."
-                )
-            arch = {
-                k: getattr(model.config, k)
-                for k in ("depth", "n_filters", "kernel_size", "batch_norm", "n2v2")
-            }
-            # the architecture's fine print (e.g. CAREamics's blur-pool edge) stays with the model
-            config = config.replace(**arch, extra={**model.config.extra, **config.extra})
+            config = continue_config(model, config)
         self.config = config
         self.data: TrainData = prepare_data(
             image, config, val_image=val_image, model=model, names=image_names
@@ -96,12 +87,10 @@ class Trainer:
         self._base = model
         self.name = name or (model.name if model else "n2v model")
         self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._preview: tuple[np.ndarray, str] | None = None
+        self._preview: Mailbox[tuple[np.ndarray, str]] = Mailbox()
         self._net: torch.nn.Module | None = None
-        self._best_state: dict[str, torch.Tensor] | None = None
-        self._best_val: float | None = None
-        self._history: list[dict[str, Any]] = []
+        self._best = BestKeeper()
+        self._meter = RateMeter(self.batch_size)
         self._steps_done = 0
         self.lag = 0 if self.device.type == "cpu" else 2  # steps between a step and its loss read
 
@@ -113,29 +102,20 @@ class Trainer:
 
     def request_preview(self, image: np.ndarray, axes: str) -> None:
         """Ask for the current model's prediction of ``image`` (yielded as a PreviewEvent)."""
-        with self._lock:
-            self._preview = (np.asarray(image), axes)
+        self._preview.put((np.asarray(image), axes))
 
     # --- models -----------------------------------------------------------------------------------
     def _wrap(self, net: torch.nn.Module) -> N2VModel:
-        base_steps = self._base.steps_trained if self._base else 0
-        return N2VModel(
-            config=self.config,
-            network=net,
-            mean=self.data.mean,
-            std=self.data.std,
-            history=list(self._history),
-            name=self.name,
-            steps_trained=base_steps + self._steps_done,
-        )
+        return wrap_model(self, net, self._best.history)
 
     @property
     def best_model(self) -> N2VModel | None:
         """The best model so far by validation loss (a copy, safe to use while training goes on)."""
-        if self._best_state is None:
+        state = self._best.best_state
+        if state is None:
             return None
         net = build_unet(self.config, self.data.channels)
-        net.load_state_dict(self._best_state)
+        net.load_state_dict(state)
         return self._wrap(net.eval())
 
     @property
@@ -158,32 +138,19 @@ class Trainer:
             f"{self.batch_size}, patch {d.patch}, {d.n_masked} masked pixels per patch"
         )
         net = copy.deepcopy(self._base.network) if self._base else build_unet(cfg, d.channels)
-        runner = StepRunner(
-            net,
-            d,
-            strategy=cfg.resolved_strategy,
-            radius=cfg.neighbor_radius,
-            struct_span=cfg.struct_span,
-            learning_rate=cfg.learning_rate,
-            precision=cfg.precision,
-            device=dev,
-            batch_size=self.batch_size,
-            steps_per_epoch=cfg.steps_per_epoch,
-        )
+        runner = StepRunner.for_config(net, d, cfg, dev, self.batch_size)
         self._net = runner.net
         runner.train_net = rk.wrap(runner.net, dev)  # DDP under torchrun: gradients all-reduced
-        sampler = self._sampler(np.random.default_rng(rk.rank_seed(seed)))
+        sampler = make_sampler(d, cfg, dev, np.random.default_rng(rk.rank_seed(seed)))
         val = (
             runner.make_val(val_sampler(d, seed + 1), cfg.val_patches, seed + 1)
             if rk.is_main
             else []
         )
-        t_start = time.perf_counter()
-        self._rate, self._t_last = 0.0, t_start
+        meter = self._meter = RateMeter(self.batch_size)
         pending: deque[tuple[int, torch.Tensor]] = deque()
-        limit = cfg.time_limit_s
         for step in range(1, cfg.steps + 1):
-            late = limit is not None and time.perf_counter() - t_start >= limit  # a time budget
+            late = meter.out_of_time(cfg)  # a time budget ends the run like a stop
             if rk.should_stop(self._stop.is_set() or late):  # a stop on any rank ends all ranks
                 self._stop.set()
                 break
@@ -194,13 +161,12 @@ class Trainer:
             # weights. On the CPU (lag 0) a step runs synchronously, so each is read at once.
             boundary = self._validates(step)
             while pending and (boundary or len(pending) > self.lag):
-                yield from self._finish(runner, val, *pending.popleft(), t_start)
+                yield from self._finish(runner, val, *pending.popleft())
         while pending:
-            yield from self._finish(runner, val, *pending.popleft(), t_start)
-        last = self._history[-1]["step"] if self._history else 0
-        if self._steps_done > last:  # stopped between validations: validate what we have
+            yield from self._finish(runner, val, *pending.popleft())
+        if self._steps_done > self._best.last_step:  # stopped between validations: validate now
             val_loss = rk.share(runner.validate(val) if rk.is_main else None)
-            self._record(runner.net, self._steps_done, float("nan"), val_loss)
+            self._best.record(runner.net, self._steps_done, float("nan"), val_loss)
         best = self.best_model
         if best is None:
             raise N2VError("training stopped before the first step: no model was trained.")
@@ -211,73 +177,39 @@ class Trainer:
         return step % self.config.steps_per_epoch == 0 or step == self.config.steps
 
     def _finish(
-        self, runner: StepRunner, val: list, step: int, loss_t: torch.Tensor, t_start: float
+        self, runner: StepRunner, val: list, step: int, loss_t: torch.Tensor
     ) -> Generator[Event, None, None]:
         """Read a step's loss, validate at epoch ends, report the step and serve a preview request."""
         cfg = self.config
-        loss = float(loss_t)
-        if not math.isfinite(loss):
-            raise N2VError(
-                f"training diverged (the loss became {loss} at step {step}): lower the learning "
-                f"rate (now {runner.lr:g}). The best model so far is kept."
-            )
+        loss = finite_loss(loss_t, step, runner.lr)
         self._steps_done = step
-        now = time.perf_counter()
-        inst = self.batch_size / max(now - self._t_last, 1e-9)
-        self._t_last = now
-        self._rate = inst if step <= 2 else 0.9 * self._rate + 0.1 * inst
+        meter = self._meter
+        rate = meter.tick(step)
         val_loss = None
         if self._validates(step):  # rank 0 validates; every rank steps the schedule with its loss
             val_loss = self.ranks.share(runner.validate(val) if self.ranks.is_main else None)
-            self._record(runner.net, step, loss, val_loss)
+            self._best.record(runner.net, step, loss, val_loss)
             runner.sched.step(val_loss)
-            self._t_last = time.perf_counter()  # validation time is not training throughput
-        rate = self._rate
-        eta = (cfg.steps - step) * self.batch_size / rate if rate > 0 else None
-        if cfg.time_limit_s is not None:  # a time budget ends the run first when it is shorter
-            left = max(0.0, cfg.time_limit_s - (time.perf_counter() - t_start))
-            eta = left if eta is None else min(eta, left)
+            meter.pause_ends()
         yield TrainEvent(
             step,
             cfg.steps,
             (step - 1) // cfg.steps_per_epoch + 1,
             loss,
             val_loss,
-            self._best_val,
+            self._best.best_val,
             runner.lr,
             rate,
-            eta,
-            time.perf_counter() - t_start,
+            meter.eta(step, cfg),
+            meter.elapsed,
         )
-        with self._lock:
-            req, self._preview = self._preview, None
+        req = self._preview.take()
         if req is not None:
             preview = self._wrap(runner.net).predict(
                 req[0], req[1], PredictConfig(device=str(self.device))
             )
             yield PreviewEvent(step, preview)
-            self._t_last = time.perf_counter()
-
-    def _sampler(self, rng: np.random.Generator) -> PatchSampler:
-        """On a GPU, keep the image on the device when it takes < 25% of free memory as float32."""
-        d, cfg = self.data, self.config
-        if d.sources is not None:  # several images, left on disk: patches read where they are
-            return d.sources.sampler("train", d.patch, cfg.augment, rng)
-        if self.device.type == "cuda":
-            free, _ = torch.cuda.mem_get_info(self.device)
-            if d.data.size * 4 < 0.25 * free:
-                return DevicePatchSampler(
-                    d.data, d.train_region, d.patch, cfg.augment, rng, self.device
-                )
-        return PatchSampler(d.data, d.train_region, d.patch, cfg.augment, rng)
-
-    def _record(self, net: torch.nn.Module, step: int, train_loss: float, val_loss: float) -> None:
-        self._history.append({"step": step, "train_loss": train_loss, "val_loss": val_loss})
-        if math.isfinite(val_loss) and (self._best_val is None or val_loss < self._best_val):
-            self._best_val = val_loss
-            self._best_state = {
-                k: v.detach().to("cpu", copy=True).contiguous() for k, v in net.state_dict().items()
-            }
+            meter.pause_ends()
 
 
 def train(
