@@ -93,12 +93,14 @@ def make_zarr(path: Path, gb: float) -> tuple[int, ...]:
     return shape
 
 
-def part_predict(tmp: Path, gb: float, workers: int, block: str) -> dict:
-    model = make_model(tmp / "m3d.n2v.safetensors", "ZYX")
+def part_predict(tmp: Path, gb: float, workers: int, block: str, model_axes: str = "ZYX") -> dict:
+    """``model_axes`` ZYX: a 3D model; YX: a 2D model over the same ZYX volume, plane by plane."""
+    model = make_model(tmp / f"m{len(model_axes)}d.n2v.safetensors", model_axes)
     src = tmp / "vol.zarr"
     shape = make_zarr(src, gb)
     vox = math.prod(shape)
     out: dict = {
+        "model": "3D" if "Z" in model_axes else "2D (the volume plane by plane)",
         "shape": list(shape),
         "gb_float32": round(vox * 4 / 2**30, 3),
         "gb_uint16": round(vox * 2 / 2**30, 3),
@@ -288,6 +290,9 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--device", default="cpu", help="prediction device (workers share it)")
     p.add_argument("--block", default="64,512,512")
+    p.add_argument(
+        "--model-axes", default="ZYX", help="ZYX: a 3D model; YX: a 2D model over the ZYX volume"
+    )
     p.add_argument("--ddp-steps", type=int, default=60)
     p.add_argument(
         "--folder-gb", default="1,4", help="folder sizes to train on (GB of uint16 TIFFs)"
@@ -321,7 +326,8 @@ def main() -> None:
     }
     try:
         if "predict" in parts:
-            result["predict_3d_zarr"] = part_predict(tmp, a.zarr_gb, a.workers, a.block)
+            key = "predict_3d_zarr" if a.model_axes == "ZYX" else "predict_3d_zarr_2d_model"
+            result[key] = part_predict(tmp, a.zarr_gb, a.workers, a.block, a.model_axes)
         if "ddp" in parts:
             result["ddp_cpu_gloo"] = part_ddp(tmp, a.ddp_steps)
         if "memory" in parts:

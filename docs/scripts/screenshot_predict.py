@@ -21,11 +21,11 @@ from PIL import Image as PILImage
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QApplication
 
-from napari_n2v.run_models.registry import get_registry
 from napari_n2v._qt.predict_widget import PredictWidget
 from napari_n2v._sample_data import noisy_nuclei_3d
 from napari_n2v.core.config import TrainConfig
 from napari_n2v.core.training import train
+from napari_n2v.run_models.registry import get_registry
 
 OUT = Path(__file__).resolve().parents[1] / "images"
 MAX_WIDTH = 1280  # pixels; keeps each PNG well under 300 KB
@@ -100,7 +100,36 @@ def main() -> None:
     viewer.reset_view()
     wait(lambda: False, 0.5)
     save(viewer.screenshot(canvas_only=False, flash=False), "predict_done.png")
+    files_mode(viewer, widget, noisy)
     viewer.close()
+
+
+def files_mode(viewer: napari.Viewer, widget: PredictWidget, noisy: np.ndarray) -> None:
+    """Files…: five planes saved as TIFFs, denoised into an output folder (not opened)."""
+    import tempfile
+
+    import tifffile
+
+    tmp = Path(tempfile.mkdtemp())
+    src, out = tmp / "night1", tmp / "night1_n2v"
+    src.mkdir()
+    for i in range(5):
+        tifffile.imwrite(src / f"nuclei_t{i:02d}.tif", noisy[4 + 5 * i])
+    (src / "notes_t05.tif").write_bytes(b"not an image")  # a file that fails: the others go on
+    viewer.grid.enabled = False
+    viewer.layers["nuclei 3D (clean reference)"].visible = False
+    for layer in list(viewer.layers):
+        if layer.name.endswith("_n2v"):
+            layer.visible = False
+    f = widget.form
+    f.files_button.setChecked(True)
+    f.files_panel.add_inputs([src])
+    f.files_panel.out_edit.setText(str(out))
+    f.predict_button.click()
+    wait(lambda: not widget.running, 600)
+    print(f.status.text(), flush=True)
+    wait(lambda: False, 0.5)
+    save(viewer.screenshot(canvas_only=False, flash=False), "predict_files.png")
 
 
 if __name__ == "__main__":

@@ -88,3 +88,33 @@ class VScrollArea(QScrollArea):
         least = self._height(self._keep) if self._keep is not None else MIN_SCROLL_HEIGHT
         height = min(self._height(inner), least) + self._frame()
         return QSize(inner.minimumSizeHint().width() + self._bar(), height)
+
+
+class DockWidget(QWidget):
+    """Base of both dock widgets: fits the canvas the first time the docked widget shows, and calls
+    :meth:`shutdown` when it closes or when napari's dock "close" button takes it out of the window
+    (which hides it without closing it)."""
+
+    viewer: napari.Viewer
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._docked = self._fitted = False
+
+    def shutdown(self) -> None:
+        """End running work and stop following the viewer (subclasses; safe to call twice)."""
+
+    def closeEvent(self, event: Any) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ParentChange:
+            if self.parent() is not None:
+                self._docked = True
+            elif self._docked:
+                self.shutdown()
+        elif event.type() == QEvent.Type.Show and not self._fitted and self.parent() is not None:
+            self._fitted = True
+            fit_after_docking(self.viewer)
+        return super().event(event)

@@ -1,17 +1,16 @@
-"""The Predict widget's controls: pickers, tile settings, output, buttons and progress (no logic)."""
+"""The Predict widget's controls: input (an image layer or Files…), model, tile settings, buttons and
+progress (no logic)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from qtpy.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMenu,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -22,14 +21,37 @@ from superqt import QCollapsible
 from napari_n2v.core.config import PredictConfig
 from napari_n2v.run_models.jobs import format_eta
 
-from .controls import field_label, field_spin, field_widget, spin_value
 from .dock_fit import VScrollArea
+from .files_panel import FilesPanel
 from .layer_combo import LayerCombo
+from .predict_load import LoadButton
+from .tile_settings import TileSettings
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
 
     from napari_n2v.core.n2v_model import N2VModel
+
+#: Colour of problems (the Train widget's error line uses the same).
+PROBLEM_COLOUR = "#e5534b"
+#: Attributes of :class:`TileSettings` that the form shows as its own (tests and scripts set them).
+_TILE_ATTRS = ("tile_spin", "tile_z_spin", "overlap_spin", "batch_spin", "tta", "tta_check")
+
+
+def set_combo_items(combo: QComboBox, items: list[str], keep: str) -> None:
+    """Replace the items of ``combo``, keeping ``keep`` selected when it is still there.
+
+    ``currentIndexChanged`` is emitted once, and only if the selected text changed.
+    """
+    before = combo.currentText()
+    combo.blockSignals(True)
+    combo.clear()
+    combo.addItems(items)
+    if keep in items:
+        combo.setCurrentText(keep)
+    combo.blockSignals(False)
+    if combo.currentText() != before:  # only a real change of choice re-reads the layer
+        combo.currentIndexChanged.emit(combo.currentIndex())
 
 
 class PredictForm(QWidget):
@@ -39,42 +61,31 @@ class PredictForm(QWidget):
         super().__init__(parent)
         from napari_n2v.core.device import describe_device
 
+        self.files_button = QPushButton("Files…")
+        self.files_button.setCheckable(True)
+        self.files_button.setToolTip(
+            "Denoise files or folders on disk into an output folder, instead of an image layer."
+        )
+        self.files_note = QLabel("files on disk, listed below")
+        self.files_note.setEnabled(False)
         self.layer_combo = LayerCombo(viewer, follow_selection=True)
         self.layer_combo.setToolTip("The image layer to denoise.")
         self.model_combo = QComboBox()
         self.model_combo.setToolTip("A model trained in this session, or loaded from a file.")
-        self.load_button = QPushButton("Load…")
-        self.load_button.setToolTip(
-            "Load a model file (.n2v.safetensors) or a BioImage Model Zoo package (.zip or folder)."
-        )
-        self.load_menu = QMenu(self.load_button)
-        self.load_file_action = self.load_menu.addAction("Model file or zoo .zip…")
-        self.load_folder_action = self.load_menu.addAction("Zoo package folder…")
-        self.load_button.setMenu(self.load_menu)
-        self.model_label = QLabel("No model yet: train one or load a file.")
-        self.model_label.setWordWrap(True)
+        self.load_button = b = LoadButton()
+        self.load_menu, self.load_file_action, self.load_folder_action = b.menu_, b.file, b.folder
+        self.model_label = _wrapping("No model yet: train one or load a file.")
         self.axes_edit = QLineEdit()
         self.axes_edit.setToolTip(
             "One letter per dim of the layer (S, T, C, Z, Y, X). Filled from the layer and the model; "
             "a 2D model predicts leading dims (Z, T, S) frame by frame."
         )
-        self.plan_label = QLabel("")
-        self.plan_label.setWordWrap(True)
-        self.tile_spin = field_spin(PredictConfig, "tile_shape", default_tile(None)[-1])
-        self.tile_z_spin = field_spin(PredictConfig, "tile_shape", None, auto="–")
-        self.overlap_spin = field_spin(PredictConfig, "overlap", None)
-        self.batch_spin = field_spin(PredictConfig, "batch_size", None)
-        self.tta = field_widget(PredictConfig, "tta", False)
-        self.tta_check = self.tta.native
-        self.tta_check.setText("Test-time augmentation (8× slower, slightly smoother)")
-        self.stream_check = QCheckBox("Stream the result to a zarr store (for large data)")
-        self.stream_check.setToolTip(
-            "Checked by itself for dask/zarr layers: memory stays ~ a few tiles."
-        )
-        self.store_edit = QLineEdit()
-        self.store_edit.setPlaceholderText("zarr folder (empty: a temporary folder)")
-        self.store_edit.setEnabled(False)
-        self.stream_check.toggled.connect(self.store_edit.setEnabled)
+        self.plan_label = _wrapping("")
+        self.tiles = TileSettings()
+        for name in _TILE_ATTRS:
+            setattr(self, name, getattr(self.tiles, name))
+        self.stream_check, self.store_edit = self.tiles.stream_check, self.tiles.store_edit
+        self.files_panel = FilesPanel()
         self.device_label = QLabel(describe_device("auto"))
         self.device_label.setToolTip("Where the model runs, and in which precision.")
         self.predict_button = QPushButton("Predict")
@@ -83,26 +94,23 @@ class PredictForm(QWidget):
         self.progress = QProgressBar()
         self.progress.setFormat("")  # "tiles done / total  ETA" once a prediction runs
         self.progress.setValue(0)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = _wrapping("")
+        self._layout()
+        self.files_button.toggled.connect(self._on_mode)
+        self._on_mode()
 
+    def _layout(self) -> None:
         self.advanced = QCollapsible("Tiles and output")
-        adv_widget = QWidget()
-        adv = QFormLayout(adv_widget)
-        adv.setContentsMargins(0, 0, 0, 0)
-        adv.addRow(field_label(PredictConfig, "tile_shape", "(Y, X)"), self.tile_spin)
-        adv.addRow(field_label(PredictConfig, "tile_shape", "Z"), self.tile_z_spin)
-        adv.addRow(field_label(PredictConfig, "overlap"), self.overlap_spin)
-        adv.addRow(field_label(PredictConfig, "batch_size"), self.batch_spin)
-        adv.addRow(self.tta_check)
-        adv.addRow(self.stream_check)
-        adv.addRow("Zarr output", self.store_edit)
-        self.advanced.addWidget(adv_widget)
-
+        self.advanced.addWidget(self.tiles)
         front = QWidget()  # the rows that always stay in view
-        form = QFormLayout(front)
+        self._front = form = QFormLayout(front)
         form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("Image", self.layer_combo)
+        source = QHBoxLayout()
+        source.addWidget(self.layer_combo, 1)
+        source.addWidget(self.files_note, 1)
+        source.addWidget(self.files_button)
+        form.addRow("Image", source)
+        form.addRow(self.files_panel)
         row = QHBoxLayout()
         row.addWidget(self.model_combo, 1)
         row.addWidget(self.load_button)
@@ -127,21 +135,24 @@ class PredictForm(QWidget):
         lay.addWidget(self.progress)
         lay.addWidget(self.status)
 
-    @staticmethod
-    def set_items(combo: QComboBox, items: list[str], keep: str) -> None:
-        """Replace the items of ``combo``, keeping ``keep`` selected when it is still there.
+    @property
+    def files_mode(self) -> bool:
+        """Whether Files… is chosen (else an image layer)."""
+        return self.files_button.isChecked()
 
-        ``currentIndexChanged`` is emitted once, and only if the selected text changed.
-        """
-        before = combo.currentText()
-        combo.blockSignals(True)
-        combo.clear()
-        combo.addItems(items)
-        if keep in items:
-            combo.setCurrentText(keep)
-        combo.blockSignals(False)
-        if combo.currentText() != before:  # only a real change of choice re-reads the layer
-            combo.currentIndexChanged.emit(combo.currentIndex())
+    def _on_mode(self, *_args: object) -> None:
+        files = self.files_mode
+        self.layer_combo.setVisible(not files)
+        self.files_note.setVisible(files)
+        self.axes_edit.setVisible(not files)  # the row and its label
+        label = self._front.labelForField(self.axes_edit)
+        if label is not None:
+            label.setVisible(not files)
+        self.plan_label.setVisible(not files and bool(self.plan_label.text()))
+        self.files_panel.setVisible(files)
+        self.tiles.set_layer_mode(not files)
+
+    set_items = staticmethod(set_combo_items)
 
     def show_model(self, model: N2VModel | None) -> None:
         """Describe ``model`` (in red when there is none) and set tile/overlap/device from it."""
@@ -155,38 +166,16 @@ class PredictForm(QWidget):
             self.model_label.setText("No model yet: train one or load a file.")
             return
         self.model_label.setText(model.describe())
-        tile = default_tile(model)
-        self.tile_spin.setValue(tile[-1])
-        self.tile_z_spin.setValue(tile[0] if model.is_3d else 0)
-        halo = tuple(model.halo)
-        self.overlap_spin.setValue(max(halo) if halo else self.overlap_spin.minimum())
-        self.overlap_spin.setToolTip(
-            f"{PredictConfig.__dataclass_fields__['overlap'].metadata['tooltip'].capitalize()}: "
-            f"{halo} for this model."
-        )
-        self.tile_z_spin.setEnabled(model.is_3d)
+        self.tiles.show_model(model)
 
     def config(self, model: N2VModel, cls: type[PredictConfig] = PredictConfig) -> PredictConfig:
-        """A frozen ``cls`` (PredictConfig) from the controls for ``model`` (raises N2VError).
-
-        A box at "auto" leaves the value to the engine (the default tile; the model's receptive field
-        as overlap; the device's batch)."""
-        n_sp = 3 if model.is_3d else 2
-        default = default_tile(model)
-        yx = spin_value(self.tile_spin) or default[-1]
-        z = spin_value(self.tile_z_spin) or default[0]
-        overlap = spin_value(self.overlap_spin)
-        return cls(
-            tile_shape=(yx, yx) if n_sp == 2 else (z, yx, yx),
-            overlap=None if overlap is None else (overlap,) * n_sp,
-            batch_size=spin_value(self.batch_spin),
-            tta=bool(self.tta.value),
-        )
+        """A frozen PredictConfig from the tile settings for ``model`` (raises N2VError)."""
+        return self.tiles.config(model, cls)
 
     def show_plan(self, text: str, problem: bool) -> None:
         """Say what will happen (``problem``: why Predict cannot run, in red)."""
         self.plan_label.setText(text)
-        self.plan_label.setVisible(bool(text))
+        self.plan_label.setVisible(bool(text) and not self.files_mode)
         _set_red(self.plan_label, problem)
 
     def show_status(self, text: str, problem: bool = False) -> None:
@@ -197,6 +186,8 @@ class PredictForm(QWidget):
     def set_running(self, running: bool) -> None:
         """Enable Cancel (and disable the inputs) while a prediction runs."""
         for w in (self.predict_button, self.layer_combo, self.model_combo, self.load_button):
+            w.setEnabled(not running)
+        for w in (self.files_button, self.files_panel):
             w.setEnabled(not running)
         self.cancel_button.setEnabled(running)
         if running:
@@ -214,17 +205,11 @@ class PredictForm(QWidget):
         self.progress.setFormat(f"%v / %m tiles  {eta}".rstrip())
 
 
-#: Colour of problems (the Train widget's error line uses the same).
-PROBLEM_COLOUR = "#e5534b"
+def _wrapping(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    return label
 
 
 def _set_red(label: QLabel, red: bool) -> None:
     label.setStyleSheet(f"color: {PROBLEM_COLOUR};" if red else "")
-
-
-def default_tile(model: Any) -> tuple[int, ...]:
-    """The engine's default spatial tile shape for ``model`` (None: for a 2D model)."""
-    from napari_n2v.core import prediction
-
-    is_3d = model is not None and model.is_3d
-    return tuple(prediction.DEFAULT_TILE_3D if is_3d else prediction.DEFAULT_TILE_2D)

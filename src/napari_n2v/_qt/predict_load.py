@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qtpy.QtWidgets import QFileDialog, QMessageBox, QWidget
+from qtpy.QtWidgets import QFileDialog, QMenu, QMessageBox, QPushButton, QWidget
 
 from napari_n2v.core.errors import N2VError
 from napari_n2v.run_models.predict_run import needs_trust
@@ -20,6 +20,21 @@ TRUST_QUESTION = (
     "{name} can run only through its TorchScript weights.\n\nTorchScript is code: load only if "
     "you trust its source."
 )
+
+
+class LoadButton(QPushButton):
+    """ "Load…" with its menu: a model file or zoo .zip (:attr:`file`), a zoo package folder
+    (:attr:`folder`)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Load…", parent)
+        self.setToolTip(
+            "Load a model file (.n2v.safetensors) or a BioImage Model Zoo package (.zip or folder)."
+        )
+        self.menu_ = QMenu(self)
+        self.file = self.menu_.addAction("Model file or zoo .zip…")
+        self.folder = self.menu_.addAction("Zoo package folder…")
+        self.setMenu(self.menu_)
 
 
 def ask_model_path(parent: QWidget, folder: bool) -> str:

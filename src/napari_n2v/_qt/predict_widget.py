@@ -1,7 +1,9 @@
-"""Predict dock widget: denoise any image layer with a model of this session, a file or a zoo package.
+"""Predict dock widget: denoise an image layer, or files on disk (Files…), with a model of this session,
+a model file or a zoo package.
 
-It renders a :class:`napari_n2v.run_models.predict_run.PredictRun` (model, plan, job, result store) and
-forwards clicks to it; values are read on the main thread and the viewer is touched only in handlers.
+It renders a :class:`napari_n2v.run_models.predict_run.PredictRun` (image layer) or a
+:class:`napari_n2v.run_models.files_run.FilesRun` (Files…) and forwards clicks to them; values are read on
+the main thread and the viewer is touched only in handlers.
 """
 
 from __future__ import annotations
@@ -12,15 +14,14 @@ from typing import TYPE_CHECKING, Any
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
-from napari_n2v.core import lazy_io
-from napari_n2v.core.errors import N2VError
 from napari_n2v.run_models.jobs import disconnect_all
 from napari_n2v.run_models.predict_run import PredictRun
 
-from .dock_fit import fit_after_docking
-from .layer_combo import full_array
+from .dock_fit import DockWidget
+from .layer_mode import LayerMode
+from .predict_files import FilesMode
 from .predict_form import PredictForm
-from .predict_layers import remove_temp_store_of, result_kwargs, result_name, stream_target
+from .predict_layers import remove_temp_store_of
 from .predict_load import ask_model_path, load_with_trust
 from .worker import notify_error, start_worker
 
@@ -28,14 +29,14 @@ if TYPE_CHECKING:  # pragma: no cover
     import napari
 
     from napari_n2v.core.n2v_model import N2VModel
-    from napari_n2v.run_models.predict_job import PredictOutput
 
 
-class PredictWidget(QWidget):
-    """Dock widget: image layer + model -> tiled prediction in a worker -> new ``<layer>_n2v`` layer.
+class PredictWidget(DockWidget):
+    """Dock widget: image layer + model -> tiled prediction in a worker -> new ``<layer>_n2v`` layer;
+    or (Files…) files and folders -> results in an output folder.
 
-    Attributes: :attr:`form` (the controls, for tests), :attr:`run` (the state), :attr:`problem` (why
-    Predict cannot run now, "" when it can).
+    Attributes: :attr:`form` (the controls, for tests), :attr:`run` (the state of layer mode),
+    :attr:`files` (Files… mode), :attr:`problem` (why Predict cannot run now, "" when it can).
     """
 
     #: Emitted (main thread) with the new layer, or None when prediction was cancelled or failed.
@@ -46,39 +47,51 @@ class PredictWidget(QWidget):
         self.viewer = napari_viewer
         self.run = PredictRun(launcher=start_worker)
         self.registry = self.run.registry
-        self._result: Any = None
-        self._fitted = False  # the canvas was fitted again after docking
-        self.problem = ""
         self.form = f = PredictForm(napari_viewer, self)
+        self.layer_mode = lm = LayerMode(napari_viewer, f, self.run)
+        self.files = FilesMode(napari_viewer, f)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(f)
         lay.addStretch(1)
         f.predict_button.clicked.connect(self.predict)
-        f.cancel_button.clicked.connect(self.run.cancel)
+        f.cancel_button.clicked.connect(self.cancel)
         f.load_file_action.triggered.connect(lambda: self._choose(folder=False))
         f.load_folder_action.triggered.connect(lambda: self._choose(folder=True))
-        f.layer_combo.currentIndexChanged.connect(self._on_layer_changed)
-        f.axes_edit.textEdited.connect(self._check)
+        f.layer_combo.currentIndexChanged.connect(lm.on_layer_changed)
+        f.axes_edit.textEdited.connect(lm.check)
         f.model_combo.currentIndexChanged.connect(self._on_model_changed)
+        f.files_button.toggled.connect(self._check)
         r = self.run
         r.state_changed.connect(self._on_state)
         r.progress.connect(lambda ev: f.show_progress(ev.done, ev.total, ev.eta_s))
-        r.returned.connect(self._on_returned)
+        r.returned.connect(lm.on_returned)
         r.failed.connect(self._error)
         r.warned.connect(_warn)
         r.ended.connect(self._on_ended)
+        self.files.run.state_changed.connect(self._on_state)
         self.viewer.layers.events.removed.connect(self._on_layer_removed)
         self.registry.changed.connect(self._refresh_models)
         self.destroyed.connect(_disconnect(self.viewer, self.registry, f, self))
-        self.destroyed.connect(lambda *_, run=self.run: disconnect_all(run))
+        self.destroyed.connect(
+            lambda *_, runs=(r, self.files.run): [disconnect_all(x) for x in runs]
+        )
         self._refresh_models()
-        self._on_layer_changed()
+        lm.on_layer_changed()
 
     @property
     def worker(self) -> Any:
-        """The running job, or None."""
-        return self.run.job
+        """The running job (either mode), or None."""
+        return self.run.job or self.files.run.job
+
+    @property
+    def problem(self) -> str:
+        """Why Predict cannot run on the chosen layer now ("" when it can)."""
+        return self.layer_mode.problem
+
+    @property
+    def running(self) -> bool:
+        return self.run.running or self.files.run.running
 
     # --- pickers -----------------------------------------------------------------------------------
     def _refresh_models(self) -> None:
@@ -95,53 +108,18 @@ class PredictWidget(QWidget):
         """The chosen model, or None."""
         return self.run.model
 
-    def _on_layer_changed(self, *args: Any) -> None:
-        layer = self.selected_layer()
-        # dask/zarr layers stream into a zarr store by default; numpy ones stay in memory.
-        self.form.stream_check.setChecked(layer is not None and lazy_io.is_lazy(full_array(layer)))
-        self._update_axes()
-
     def _on_model_changed(self, *args: Any) -> None:
-        name = self.form.model_combo.currentText()
-        self.run.select(name or None)
+        self.run.select(self.form.model_combo.currentText() or None)
         self.form.show_model(self.selected_model())
-        self._update_axes()
-
-    def _update_axes(self, *args: Any) -> None:
-        """Fill the axes field with the engine's guess for the layer and the model, then check."""
-        layer = self.selected_layer()
-        text = ""
-        if layer is not None and self.run.model is not None:
-            try:
-                text = self.run.plan(full_array(layer).shape, layer.rgb, "")[0]
-            except N2VError:  # nothing fits: _check says why
-                pass
-        self.form.axes_edit.setText(text)
+        self.layer_mode.update_axes()
         self._check()
 
-    def _check(self, *args: Any) -> tuple[str, Any] | None:
-        """Say what Predict will do, or why it cannot (in red, and Predict is disabled).
-
-        Returns ``(axes, data)`` when Predict can run; otherwise :attr:`problem` says why.
-        """
-        if self.run.running:
-            return None
-        layer, result, plan = self.selected_layer(), None, ""
-        try:
-            if self.run.model is not None and layer is None:
-                raise N2VError("Predict needs an image layer: open or add one.")
-            data = full_array(layer) if layer is not None else None
-            shape = data.shape if data is not None else ()
-            axes, plan = self.run.plan(
-                shape, bool(layer.rgb) if layer else False, self.form.axes_edit.text()
-            )
-            result, self.problem = (axes, data), ""
-        except N2VError as err:
-            self.problem = str(err)
-            plan = "" if self.run.model is None else self.problem  # the model line says so in red
-        self.form.show_plan(plan, problem=result is None)
-        self.form.predict_button.setEnabled(result is not None)
-        return result
+    def _check(self, *_args: Any) -> None:
+        """Enable Predict when it can run: Files… needs a model (inputs are checked on Predict)."""
+        if self.form.files_mode:
+            self.form.predict_button.setEnabled(self.run.model is not None and not self.running)
+        else:
+            self.layer_mode.check()
 
     # --- loading -----------------------------------------------------------------------------------
     def load_model_file(self, path: str | Path) -> str | None:
@@ -163,54 +141,38 @@ class PredictWidget(QWidget):
 
     # --- running -----------------------------------------------------------------------------------
     def predict(self) -> None:
-        """Read the settings, check them against the layer and model, and start the worker."""
-        if self.run.running:
+        """Start the chosen mode: the image layer, or the files (Files…)."""
+        if self.running:
             return
-        layer, model, checked = self.selected_layer(), self.run.model, self._check()
-        if checked is None or layer is None or model is None:
-            self._error(self.problem)
+        if self.form.files_mode:
+            if self.run.model is None:
+                self._error(
+                    "Predict needs a model: train one in the Train widget, or Load… a file."
+                )
+            else:
+                self.files.start(self.run.model)
             return
-        axes, data = checked
-        try:
-            config = self.form.config(model)
-            out_path = stream_target(self.form)
-        except N2VError as err:
-            self._error(str(err))
-            return
-        self._result = None
-        plan = self.form.plan_label.text()
-        self.run.start(data, axes, config, source_name=layer.name, out_path=out_path)
-        self.form.show_status(f"Predicting {layer.name} ({plan})")
+        problem = self.layer_mode.start()
+        if problem is not None:
+            self._error(problem)
 
     def cancel(self) -> None:
-        """Stop at the next tile; no layer is added and a streamed store is deleted."""
-        if self.run.running:
+        """Stop at the next tile; no layer is added, and no partial file or store is left."""
+        if self.files.run.running:
+            self.files.cancel()
+        elif self.run.running:
             self.form.show_status("Cancelling…")
             self.run.cancel()
 
     def _on_state(self) -> None:
-        self.form.set_running(self.run.running)
-        if not self.run.running:
+        self.form.set_running(self.running)
+        if not self.running:
             self._check()
-
-    def _on_returned(self, out: PredictOutput, source: str) -> None:
-        if source not in self.viewer.layers:
-            return
-        src = self.viewer.layers[source]
-        name = result_name(src.name, [ly.name for ly in self.viewer.layers])
-        self.form.layer_combo.paused = (
-            True  # the new layer becomes active; the box stays on the source
-        )
-        try:
-            self._result = self.viewer.add_image(out.data, **result_kwargs(src, out, name))
-        finally:
-            self.form.layer_combo.paused = False
-        self.form.show_status(f"Added layer {name!r}.")
 
     def _on_ended(self, cancelled: bool) -> None:
         if cancelled:
             self.form.show_status("Cancelled; no layer was added.")
-        result, self._result = self._result, None
+        result, self.layer_mode.result = self.layer_mode.result, None
         self.finished.emit(result)
 
     def _on_layer_removed(self, event: Any) -> None:
@@ -221,18 +183,10 @@ class PredictWidget(QWidget):
         notify_error(message)
 
     # --- lifetime ----------------------------------------------------------------------------------
-    def showEvent(self, event: Any) -> None:
-        """The first time the docked widget shows, fit the (now smaller) canvas again."""
-        if not self._fitted and self.parent() is not None:
-            self._fitted = True
-            fit_after_docking(self.viewer)
-        super().showEvent(event)
-
-    def closeEvent(self, event: Any) -> None:
+    def shutdown(self) -> None:
         """Cancel a running prediction and disconnect from the viewer and the registry."""
         self.cancel()
         _disconnect(self.viewer, self.registry, self.form, self)()
-        super().closeEvent(event)
 
 
 def _warn(message: str) -> None:

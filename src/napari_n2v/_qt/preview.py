@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Planes sent around the current one when previewing a 3D model (enough context, still quick).
 PREVIEW_DEPTH = 8
+#: After a preview that took t seconds (request to answer), the next waits at least this many t: a
+#: preview of a large slice then costs training at most ~1/PREVIEW_SPACING of its time.
+PREVIEW_SPACING = 20.0
+#: ... but never more than this many seconds (a slow 3D step must not starve the preview).
+PREVIEW_MAX_WAIT_S = 30.0
 
 
 #: Key in a preview layer's ``metadata``; its value is the name of the layer being previewed.
@@ -139,7 +145,9 @@ def show_preview(
 class LivePreview:
     """The live preview of one training run: cuts the viewed slice and shows the model's answer.
 
-    Main thread only. The preview layer is created once and then updated in place.
+    Main thread only. The preview layer is created once and then updated in place. A request is
+    never made while the last one is unanswered (:attr:`pending`), nor sooner than
+    :data:`PREVIEW_SPACING` times the last answer's delay.
     """
 
     def __init__(self, viewer: napari.Viewer) -> None:
@@ -149,10 +157,14 @@ class LivePreview:
         self._axes = "YX"
         self._is_3d = False
         self._key: tuple[str, int | None] = ("YX", None)
+        self.pending = False
+        self.requests = 0  # requests made (tests check the throttle)
+        self._asked_at = self._not_before = 0.0
 
     def set_source(self, source: Image, axes: str, is_3d: bool) -> None:
-        """Preview ``source`` (whose data has ``axes``) for a 2D or 3D model."""
+        """Preview ``source`` (whose data has ``axes``) for a 2D or 3D model; a new run begins."""
         self.source, self._axes, self._is_3d = source, axes, is_3d
+        self.pending, self._not_before = False, 0.0
 
     def cut(self) -> tuple[np.ndarray, str] | None:
         """The slice to denoise now and its axes, or None when the source layer is gone."""
@@ -168,9 +180,14 @@ class LivePreview:
 
     def request(self, trainer: Trainer | None) -> None:
         """Ask ``trainer`` for a preview of the slice in view (answered after its next step)."""
-        cut = self.cut() if trainer is not None else None
-        if cut is not None and trainer is not None:
+        now = time.monotonic()
+        if trainer is None or self.pending or now < self._not_before:
+            return
+        cut = self.cut()
+        if cut is not None:
             trainer.request_preview(*cut)
+            self.pending, self._asked_at = True, now
+            self.requests += 1
 
     def final(self, model: N2VModel) -> GeneratorWorker | None:
         """Show ``model``'s result on the slice in view, computed in a worker (returned)."""
@@ -191,6 +208,12 @@ class LivePreview:
 
     def show(self, image: np.ndarray) -> None:
         """Show the answer to the last :meth:`cut` in the preview layer."""
+        if self.pending:
+            now = time.monotonic()
+            self.pending, self._not_before = (
+                False,
+                now + min(PREVIEW_MAX_WAIT_S, PREVIEW_SPACING * (now - self._asked_at)),
+            )
         if self.source is None or self.source not in self.viewer.layers:
             return
         plane = to_display(np.asarray(image), *self._key)

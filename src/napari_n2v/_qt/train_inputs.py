@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
@@ -12,6 +12,7 @@ from napari_n2v.core.errors import N2VError
 
 from .axes_choice import AxesChoice
 from .layer_combo import LayerCombo, full_array
+from .more_layers import MoreLayers
 from .train_settings import TrainSettings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,6 +36,7 @@ class TrainInputs(QWidget):
         self.layer_combo = LayerCombo(viewer)
         self.val_combo = LayerCombo(viewer, none_text="none (split the image)")
         self.val_combo.setToolTip("An optional second image to measure the validation loss on.")
+        self.more_layers = MoreLayers(viewer)
         self.axes_choice = AxesChoice()
         self.settings = TrainSettings()
         self.error_label = QLabel()
@@ -42,6 +44,7 @@ class TrainInputs(QWidget):
         self.error_label.setStyleSheet("color: #e5534b;")
         form = QFormLayout()
         form.addRow("Image", self.layer_combo)
+        form.addRow("Also train on", self.more_layers)
         form.addRow("Validation", self.val_combo)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -51,12 +54,14 @@ class TrainInputs(QWidget):
         lay.addWidget(self.error_label)
         self.layer_combo.currentIndexChanged.connect(self._on_layer_changed)
         self.val_combo.currentIndexChanged.connect(self.validate)
+        self.more_layers.changed.connect(self.validate)
         self.axes_choice.changed.connect(self._on_axes_changed)
         self.settings.changed.connect(self.validate)
         self._on_layer_changed()
 
     def _on_layer_changed(self, *_args: object) -> None:
         layer = self.layer_combo.layer()
+        self.more_layers.set_first(layer.name if layer is not None else None)
         if layer is None:
             self.axes_choice.set_layer(None)
             return
@@ -85,6 +90,7 @@ class TrainInputs(QWidget):
                 raise N2VError("Set the axes in the advanced settings (e.g. TCZYX).")
             shape = full_array(layer).shape
             config = self.settings.config(self._checked_axes(axes, shape))
+            self._check_more(config.axes)
             val = self.val_combo.layer()
             # A patch larger than the image is no error: the engine shrinks it and says so.
             if val is not None and full_array(val).ndim != len(shape):
@@ -96,6 +102,23 @@ class TrainInputs(QWidget):
             config, message = None, str(err)
         self.show_problem(message)
         return config
+
+    def _check_more(self, axes: str) -> None:
+        """Every ticked extra layer must have the first image's axes (sizes may differ)."""
+        for extra in self.more_layers.layers():
+            try:
+                validate_axes(axes, full_array(extra).shape)
+            except N2VError as err:
+                raise N2VError(
+                    f"{extra.name!r} does not fit the axes {axes!r} of the first image ({err}); "
+                    "untick it under Also train on."
+                ) from err
+
+    def images(self) -> tuple[list[Any], list[str]]:
+        """The arrays to train on (the chosen image first, then the ticked ones) and their names."""
+        layers = [self.layer_combo.layer(), *self.more_layers.layers()]
+        layers = [ly for ly in layers if ly is not None]
+        return [full_array(ly) for ly in layers], [ly.name for ly in layers]
 
     def _checked_axes(self, axes: str, shape: tuple[int, ...]) -> str:
         """``axes`` validated against ``shape``; an error says which control set them and the guess."""
@@ -125,3 +148,4 @@ class TrainInputs(QWidget):
         """Stop following the viewer's layers (safe to call twice)."""
         self.layer_combo.disconnect_viewer()
         self.val_combo.disconnect_viewer()
+        self.more_layers.disconnect_viewer()

@@ -9,15 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from qtpy.QtCore import Signal
-from qtpy.QtWidgets import (
-    QComboBox,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QVBoxLayout,
-    QWidget,
-)
+from qtpy.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 from superqt import QCollapsible
 
 from napari_n2v.core.config import (
@@ -29,21 +21,19 @@ from napari_n2v.core.config import (
 from napari_n2v.core.device import default_batch_size, describe_device, resolve_device
 from napari_n2v.core.errors import N2VError
 
-from .controls import field_label, field_spin, field_tooltip, field_widget, spin_value
+from .controls import field_label, field_spin, field_tooltip, spin_value
+from .train_advanced import DEVICES, FIELDS, AdvancedSettings
+from .train_duration import TrainDuration
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
-#: Fields shown as magicgui widgets, in the advanced section's order (the front ones are spin boxes).
-_ADVANCED = ("learning_rate", "steps_per_epoch", "val_fraction", "val_patches", "n2v2")
-_NET = ("augment", "depth", "n_filters")
-_FIELDS = ("steps", *_ADVANCED, *_NET, "struct_span")
+__all__ = ["DEVICES", "TrainSettings"]
 
 
 class TrainSettings(QWidget):
-    """Patch size, masked pixels, steps and batch size, plus a collapsible advanced section.
+    """Patch size, masked pixels, steps or minutes and batch size, plus a collapsible advanced section.
 
     ``changed`` is emitted whenever a value changes; :meth:`config` turns the values into a
     :class:`TrainConfig` (raising :class:`N2VError` with a what-to-change message when invalid).
-    Controls are attributes (Qt widgets); :attr:`fields` holds the magicgui widgets by field name.
+    Controls are attributes (Qt widgets), the advanced ones too (``seed``, ``device``, ...).
     """
 
     changed = Signal()
@@ -58,38 +48,23 @@ class TrainSettings(QWidget):
         self.patch_z = field_spin(TrainConfig, "patch_size", ps[0] if ps and len(ps) == 3 else None)
         self.masked = field_spin(TrainConfig, "masked_pixels", d.masked_pixels)
         self.batch = field_spin(TrainConfig, "batch_size", d.batch_size)
-        self.seed = field_spin(TrainConfig, "seed", d.seed, auto="random")
-        self.fields = {n: field_widget(TrainConfig, n, getattr(d, n)) for n in _FIELDS}
-        lr = self.fields["learning_rate"]
-        lr.native.setDecimals(6)  # before the value: Qt rounds to the decimals shown
-        lr.native.setSingleStep(1e-4)
-        lr.value = d.learning_rate
-        for name, w in self.fields.items():
-            setattr(self, name, w.native)  # tests and scripts set the Qt controls
-            w.changed.connect(self._on_change)
-        self.n2v2.setText("N2V2 (fewer checkerboard artefacts)")
-        self.augment.setText("flips and 90° rotations")
-        self.struct_axis = QComboBox()
-        self.struct_axis.setToolTip(field_tooltip(TrainConfig, "struct_axis"))
-        self.device = QComboBox()
-        self.device.addItems(DEVICES)
-        self.device.setCurrentText(d.device if d.device in DEVICES else "auto")
-        self.device.setToolTip(field_tooltip(TrainConfig, "device"))
-        self.axes_override = QLineEdit()
-        self.axes_override.setPlaceholderText("from the layer")
-        self.axes_override.setToolTip(field_tooltip(TrainConfig, "axes"))
+        self.duration = TrainDuration()
+        self.steps = self.duration.steps
+        self.adv = AdvancedSettings()
+        for name in (*FIELDS, "seed", "struct_axis", "device", "axes_override"):
+            setattr(self, name, getattr(self.adv, name))
+        self.fields = {"steps": self.duration.steps_field, **self.adv.fields}
         self.device_label = QLabel()
         self.advanced = QCollapsible("Advanced settings")
-        self.advanced.addWidget(self._advanced_form())
+        self.advanced.addWidget(self.adv)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(self._front_form())
         lay.addWidget(self.advanced)
-        for box in (self.patch_xy, self.patch_z, self.masked, self.batch, self.seed):
+        for box in (self.patch_xy, self.patch_z, self.masked, self.batch):
             box.valueChanged.connect(self._on_change)
-        self.struct_axis.currentIndexChanged.connect(self._on_change)
-        self.device.currentIndexChanged.connect(self._on_change)
-        self.axes_override.textChanged.connect(self._on_change)
+        self.duration.changed.connect(self._on_change)
+        self.adv.changed.connect(self._on_change)
         self.set_is_3d(False)
 
     def _front_form(self) -> QFormLayout:
@@ -98,29 +73,10 @@ class TrainSettings(QWidget):
         self._z_label = QLabel(field_label(TrainConfig, "patch_size", "(Z)"))
         form.addRow(self._z_label, self.patch_z)
         form.addRow(field_label(TrainConfig, "masked_pixels", "/ patch"), self.masked)
-        form.addRow(field_label(TrainConfig, "steps"), self.steps)
+        form.addRow("Train for", self.duration)
         form.addRow(field_label(TrainConfig, "batch_size"), self.batch)
         form.addRow("Device", self.device_label)
         return form
-
-    def _advanced_form(self) -> QWidget:
-        inner = QWidget()
-        adv = QFormLayout(inner)
-        adv.addRow(field_label(TrainConfig, "axes"), self.axes_override)
-        for name in _ADVANCED[:-1]:
-            adv.addRow(field_label(TrainConfig, name), self.fields[name].native)
-        adv.addRow("", self.n2v2)
-        struct_row = QHBoxLayout()
-        struct_row.addWidget(self.struct_axis, 1)
-        struct_row.addWidget(QLabel("span"))
-        struct_row.addWidget(self.struct_span)
-        adv.addRow("structN2V", struct_row)
-        adv.addRow(field_label(TrainConfig, "augment"), self.augment)
-        adv.addRow(field_label(TrainConfig, "seed"), self.seed)
-        adv.addRow(field_label(TrainConfig, "device"), self.device)
-        adv.addRow("U-Net " + field_label(TrainConfig, "depth").lower(), self.depth)
-        adv.addRow("U-Net " + field_label(TrainConfig, "n_filters").lower(), self.n_filters)
-        return inner
 
     # --- state ----------------------------------------------------------------------------------
     def set_is_3d(self, is_3d: bool) -> None:
@@ -128,14 +84,7 @@ class TrainSettings(QWidget):
         self._is_3d = is_3d
         self.patch_z.setVisible(is_3d)
         self._z_label.setVisible(is_3d)
-        current = self.struct_axis.currentData()
-        self.struct_axis.blockSignals(True)
-        self.struct_axis.clear()
-        self.struct_axis.addItem("off", None)
-        for a in "XY" + ("Z" if is_3d else ""):
-            self.struct_axis.addItem(f"along {a}", a)
-        self.struct_axis.setCurrentIndex(max(self.struct_axis.findData(current), 0))
-        self.struct_axis.blockSignals(False)
+        self.adv.set_is_3d(is_3d)
         self._on_change()
 
     def _on_change(self, *_args: object) -> None:
@@ -175,19 +124,16 @@ class TrainSettings(QWidget):
 
     def override_axes(self) -> str | None:
         """The axes typed in the advanced section, or None."""
-        return self.axes_override.text().strip().upper() or None
+        return self.adv.override_axes()
 
     def config(self, axes: str) -> TrainConfig:
         """A validated :class:`TrainConfig` for data with ``axes``; raises N2VError if invalid."""
-        kw: dict[str, Any] = {name: w.value for name, w in self.fields.items()}
+        kw: dict[str, Any] = {**self.adv.values(), **self.duration.values()}
         kw.update(
             axes=axes,
             patch_size=self._patch(),
             masked_pixels=spin_value(self.masked),
             batch_size=spin_value(self.batch),
-            struct_axis=self.struct_axis.currentData(),
-            seed=spin_value(self.seed),
-            device=self.device.currentText(),
         )
         resolve_device(kw["device"])  # an unavailable device is an invalid setting too
         return TrainConfig(**kw)

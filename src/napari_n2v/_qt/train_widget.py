@@ -6,17 +6,18 @@ forwards clicks to it; the run's job runs in a superqt worker (:func:`napari_n2v
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from napari.utils.notifications import show_info, show_warning
-from qtpy.QtCore import QEvent, QTimer
-from qtpy.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QVBoxLayout, QWidget
 
-from napari_n2v.run_models.jobs import disconnect_all, format_eta
+from napari_n2v.run_models.jobs import disconnect_all
 from napari_n2v.run_models.train_run import TrainRun
 
-from .dock_fit import VScrollArea, fit_after_docking
+from .dock_fit import DockWidget, VScrollArea
 from .export_dialog import export_trained
 from .layer_combo import full_array
 from .loss_plot import LossPlot
@@ -24,6 +25,7 @@ from .preview import LivePreview
 from .save_model import ask_save_path, save_model
 from .train_buttons import TrainButtons
 from .train_inputs import TrainInputs
+from .train_progress import TrainProgress
 from .worker import notify_error, start_worker
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from napari_n2v.core.n2v_model import N2VModel
 
 
-class TrainWidget(QWidget):
+class TrainWidget(DockWidget):
     """Train a Noise2Void model on an image layer of ``napari_viewer``.
 
     Children are attributes so that tests and scripts can drive them (``layer_combo``, ``settings``,
@@ -50,7 +52,6 @@ class TrainWidget(QWidget):
         self.run = TrainRun(launcher=start_worker)
         self.preview = LivePreview(napari_viewer)
         self._extra: list[Any] = []  # final-preview workers
-        self._docked = self._fitted = False
         self.inputs = TrainInputs(napari_viewer)
         self.layer_combo, self.val_combo = self.inputs.layer_combo, self.inputs.val_combo
         self.axes_choice, self.settings = self.inputs.axes_choice, self.inputs.settings
@@ -58,18 +59,15 @@ class TrainWidget(QWidget):
         self.buttons = b = TrainButtons()
         self.train_button, self.stop_button, self.continue_button = b.train, b.stop, b.cont
         self.reset_button, self.save_button, self.export_button = b.reset, b.save, b.export
-        self.progress = QProgressBar()
-        self.progress.setFormat("%v / %m steps")
-        self.status = QLabel("Ready.")
-        self.status.setWordWrap(True)
+        self.progress_view = TrainProgress()
+        self.progress, self.status = self.progress_view.bar, self.progress_view.status
         self.loss_plot = LossPlot()
         self._timer = QTimer(self)
         self._timer.timeout.connect(lambda: self.preview.request(self.run.trainer))
         lay = QVBoxLayout(self)
         lay.addWidget(VScrollArea(self.inputs))  # the form scrolls; buttons and plot stay in view
         lay.addWidget(b)
-        lay.addWidget(self.progress)
-        lay.addWidget(self.status)
+        lay.addWidget(self.progress_view)
         lay.addWidget(self.loss_plot, 1)
         self.inputs.validity_changed.connect(self._update_buttons)
         b.train.clicked.connect(lambda: self.start(resume=False))
@@ -78,18 +76,8 @@ class TrainWidget(QWidget):
         b.reset.clicked.connect(self.reset)
         b.save.clicked.connect(lambda: self.save_model())
         b.export.clicked.connect(lambda: self.export_model())
-        r = self.run
-        r.state_changed.connect(self._on_state)
-        r.step.connect(self._on_step)
-        r.preview.connect(lambda ev: self.preview.show(ev.image))
-        r.info.connect(self._on_info)
-        r.warned.connect(lambda m: show_warning(m))
-        r.failed.connect(self._on_failed)
-        r.ended.connect(self._on_ended)
-        run, extra = (
-            self.run,
-            self._extra,
-        )  # hold no widget: they end the threads while Qt deletes us
+        _follow(self.run, self)
+        run, extra = self.run, self._extra  # no widget: they end the threads while Qt deletes us
         self.destroyed.connect(lambda *_: _end(run, extra, gone=True))
         self.validate()
 
@@ -112,25 +100,30 @@ class TrainWidget(QWidget):
 
     # --- clicks ---------------------------------------------------------------------------------------
     def start(self, resume: bool = False) -> None:
-        """Start training (``resume``: continue training the current model)."""
+        """Start training (``resume``: continue training the current model) on the chosen image and
+        the ticked ones ("Also train on"); the preview shows the first."""
         config, layer, val = self.validate(), self.layer_combo.layer(), self.val_combo.layer()
         if config is None or layer is None or self.run.running:
             return
         self.preview.set_source(layer, config.axes, config.is_3d)
         self.loss_plot.continue_run() if resume else self.loss_plot.clear()
-        self.progress.setRange(0, config.steps)
-        self.progress.setValue(0)
-        self.status.setText("Starting…")
-        val_image = full_array(val) if val is not None else None
-        kw = {"source_name": layer.name, "val_image": val_image, "resume": resume}
-        if self.run.start(full_array(layer), config, **kw):
+        self.progress_view.start(config)
+        arrays, names = self.inputs.images()
+        several = len(arrays) > 1
+        kw: dict[str, Any] = {
+            "source_name": layer.name + (f" + {len(arrays) - 1} more" if several else ""),
+            "val_image": full_array(val) if val is not None else None,
+            "resume": resume,
+            "image_names": names if several else None,
+        }
+        if self.run.start(arrays if several else arrays[0], config, **kw):
             self._timer.start(self.preview_interval_ms)
 
     def stop(self) -> None:
         """Stop after the current step; the best model so far is kept."""
         if self.run.running:
             self.run.stop()
-            self.status.setText("Stopping after this step…")
+            self.progress_view.hold_status("Stopping after this step…")
             self.stop_button.setEnabled(False)
 
     def reset(self) -> None:
@@ -144,21 +137,17 @@ class TrainWidget(QWidget):
     def _on_state(self) -> None:
         if not self.run.running:
             self._timer.stop()
+            self.progress_view.hold_status(self.status.text())  # what ended the run stays
+            self.progress_view.flush()
             self.loss_plot.redraw()
             self.validate()
         self._update_buttons()
 
     def _on_step(self, ev: Any) -> None:
-        self.progress.setRange(0, ev.total_steps)
-        self.progress.setValue(ev.step)
-        self.progress.setFormat(f"%v / %m steps · ETA {format_eta(ev.eta_s)}")
-        self.loss_plot.add_train(ev.step, ev.train_loss)
+        self.progress_view.show_step(ev)  # rendered at <= 10 Hz
+        self.loss_plot.add_train(ev.step, ev.train_loss)  # redrawn at <= 10 Hz
         if ev.val_loss is not None:
             self.loss_plot.add_val(ev.step, ev.val_loss)
-        self.status.setText(
-            f"Training: epoch {ev.epoch}, {ev.patches_per_s:.0f} patches/s, "
-            f"{ev.elapsed_s:.0f} s elapsed."
-        )
 
     def _on_info(self, message: str) -> None:
         show_info(message)
@@ -205,21 +194,16 @@ class TrainWidget(QWidget):
         except RuntimeError:  # Qt deleted us already (viewer closed); the timer went with us
             pass
 
-    def closeEvent(self, event: Any) -> None:
-        self.shutdown()
-        super().closeEvent(event)
 
-    def event(self, event: QEvent) -> bool:
-        # napari's dock "close" button takes us out of the window without closing us.
-        if event.type() == QEvent.Type.ParentChange:
-            if self.parent() is not None:
-                self._docked = True
-            elif self._docked:
-                self.shutdown()
-        elif event.type() == QEvent.Type.Show and not self._fitted and self.parent() is not None:
-            self._fitted = True
-            fit_after_docking(self.viewer)
-        return super().event(event)
+def _follow(r: TrainRun, w: TrainWidget) -> None:
+    """Render the run's signals in the widget."""
+    r.state_changed.connect(w._on_state)
+    r.step.connect(w._on_step)
+    r.preview.connect(lambda ev: w.preview.show(ev.image))
+    r.info.connect(w._on_info)
+    r.warned.connect(lambda m: show_warning(m))
+    r.failed.connect(w._on_failed)
+    r.ended.connect(w._on_ended)
 
 
 def _end(run: TrainRun, extra: list[Any], gone: bool = False) -> None:
@@ -228,4 +212,7 @@ def _end(run: TrainRun, extra: list[Any], gone: bool = False) -> None:
     run.shutdown()
     for w in extra:
         w.quit()
+    deadline = time.monotonic() + 10.0  # a final preview is one prediction: let it end, not be cut
+    while any(w.is_running for w in extra) and time.monotonic() < deadline:
+        time.sleep(0.01)
     extra.clear()

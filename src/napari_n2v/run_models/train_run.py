@@ -66,6 +66,7 @@ class TrainRun:
         self.config: TrainConfig | None = None
         self.last: TrainEvent | None = None
         self._seen: set[str] = set()
+        self._user_stop = False
 
     # --- state -------------------------------------------------------------------------------------
     @property
@@ -87,21 +88,25 @@ class TrainRun:
         source_name: str = "model",
         val_image: Any = None,
         resume: bool = False,
+        image_names: list[str] | None = None,
     ) -> bool:
-        """Train on ``image`` (``resume``: continue the current model). False if it could not start
-        (already running, or the engine refused the inputs: ``failed`` says why)."""
+        """Train on ``image``, or on a list of images with the same axes (``image_names``: theirs, for
+        messages); ``resume``: continue the current model. False if it could not start (already
+        running, or the engine refused the inputs: ``failed`` says why)."""
         from napari_n2v.core.training import Trainer
 
         if self.running:
             return False
         base = self.model if resume else None
         try:
-            trainer = Trainer(image, config, val_image=val_image, model=base)
+            trainer = Trainer(
+                image, config, val_image=val_image, model=base, image_names=image_names
+            )
         except (N2VError, MemoryError) as err:
             self.failed.emit(error_message(err, "Training"))
             return False
         self.trainer, self.config, self.source_name = trainer, config, source_name
-        self.last, self._seen = None, set()
+        self.last, self._seen, self._user_stop = None, set(), False
         handlers = Handlers(self._on_event, self._keep, self._on_error, self._on_warned, self._done)
         self.job = _Pending()  # running from here on, even while the launcher starts it
         self.state_changed.emit()
@@ -113,6 +118,7 @@ class TrainRun:
     def stop(self) -> None:
         """Stop after the current step; the best model so far is kept (``ended`` says 'Stopped')."""
         if self.trainer is not None:
+            self._user_stop = True
             self.trainer.stop()
 
     def reset(self) -> None:
@@ -156,7 +162,7 @@ class TrainRun:
             self.warned.emit(message)
 
     def _keep(self, model: N2VModel, verb: str | None = None) -> None:
-        done = self.last is not None and self.last.step >= self.last.total_steps
+        done = not self._user_stop  # all steps, or the time budget, used up
         verb = verb or ("Done" if done else "Stopped")
         dim = "3D" if model.is_3d else "2D"
         steps = getattr(model, "steps_trained", self.last.step if self.last else 0)

@@ -1,0 +1,99 @@
+"""Image-layer mode of the Predict widget: the axes plan for the chosen layer and model, the start of a
+prediction, and the result layer ``<layer>_n2v`` (added on the main thread, in the run's handler)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from napari_n2v.core import lazy_io
+from napari_n2v.core.errors import N2VError
+
+from .layer_combo import full_array
+from .predict_layers import result_kwargs, result_name, stream_target
+
+if TYPE_CHECKING:  # pragma: no cover
+    import napari
+
+    from napari_n2v.run_models.predict_job import PredictOutput
+    from napari_n2v.run_models.predict_run import PredictRun
+
+    from .predict_form import PredictForm
+
+
+class LayerMode:
+    """Plans and starts the prediction of one image layer; keeps the layer it added (:attr:`result`)."""
+
+    def __init__(self, viewer: napari.Viewer, form: PredictForm, run: PredictRun) -> None:
+        self.viewer, self.form, self.run = viewer, form, run
+        self.problem = ""  # why Predict cannot run now ("" when it can)
+        self.result: Any = None
+
+    def on_layer_changed(self, *_args: Any) -> None:
+        layer = self.form.layer_combo.layer()
+        # dask/zarr layers stream into a zarr store by default; numpy ones stay in memory.
+        self.form.stream_check.setChecked(layer is not None and lazy_io.is_lazy(full_array(layer)))
+        self.update_axes()
+
+    def update_axes(self, *_args: Any) -> None:
+        """Fill the axes field with the engine's guess for the layer and the model, then check."""
+        layer = self.form.layer_combo.layer()
+        text = ""
+        if layer is not None and self.run.model is not None:
+            try:
+                text = self.run.plan(full_array(layer).shape, layer.rgb, "")[0]
+            except N2VError:  # nothing fits: check() says why
+                pass
+        self.form.axes_edit.setText(text)
+        self.check()
+
+    def check(self, *_args: Any) -> tuple[str, Any] | None:
+        """Say what Predict will do, or why it cannot (in red, and Predict is disabled).
+
+        Returns ``(axes, data)`` when Predict can run; otherwise :attr:`problem` says why.
+        """
+        if self.run.running or self.form.files_mode:  # Files… checks its inputs on Predict
+            return None
+        layer, result, plan = self.form.layer_combo.layer(), None, ""
+        try:
+            if self.run.model is not None and layer is None:
+                raise N2VError("Predict needs an image layer: open or add one.")
+            data = full_array(layer) if layer is not None else None
+            shape = data.shape if data is not None else ()
+            rgb = bool(layer.rgb) if layer else False
+            axes, plan = self.run.plan(shape, rgb, self.form.axes_edit.text())
+            result, self.problem = (axes, data), ""
+        except N2VError as err:
+            self.problem = str(err)
+            plan = "" if self.run.model is None else self.problem  # the model line says so in red
+        self.form.show_plan(plan, problem=result is None)
+        self.form.predict_button.setEnabled(result is not None)
+        return result
+
+    def start(self) -> str | None:
+        """Start predicting the chosen layer; an error message when it cannot (None when started)."""
+        layer, model, checked = self.form.layer_combo.layer(), self.run.model, self.check()
+        if checked is None or layer is None or model is None:
+            return self.problem
+        axes, data = checked
+        try:
+            config = self.form.config(model)
+            out_path = stream_target(self.form)
+        except N2VError as err:
+            return str(err)
+        self.result = None
+        plan = self.form.plan_label.text()
+        self.run.start(data, axes, config, source_name=layer.name, out_path=out_path)
+        self.form.show_status(f"Predicting {layer.name} ({plan})")
+        return None
+
+    def on_returned(self, out: PredictOutput, source: str) -> None:
+        if source not in self.viewer.layers:
+            return
+        src = self.viewer.layers[source]
+        name = result_name(src.name, [ly.name for ly in self.viewer.layers])
+        self.form.layer_combo.paused = True  # the new layer becomes active; the box stays put
+        try:
+            self.result = self.viewer.add_image(out.data, **result_kwargs(src, out, name))
+        finally:
+            self.form.layer_combo.paused = False
+        self.form.show_status(f"Added layer {name!r}.")
