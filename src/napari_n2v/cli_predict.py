@@ -36,6 +36,19 @@ class TileBar:
             self.bar.close()
 
 
+def predict_config(args: argparse.Namespace) -> Any:
+    """The PredictConfig that predict's flags describe (one file or many)."""
+    from napari_n2v.core.config import PredictConfig
+
+    return PredictConfig(
+        tile_shape=args.tile,
+        overlap=args.overlap,
+        batch_size=args.batch,
+        device=args.device,
+        tta=args.tta,
+    )
+
+
 def _check_args(args: argparse.Namespace) -> None:
     if bool(args.out) == bool(args.out_dir):
         raise N2VError(
@@ -60,7 +73,6 @@ def run_predict(args: argparse.Namespace) -> int:
 def run_batch(args: argparse.Namespace) -> int:
     """Many files (or a cluster): one line per failure, a summary, exit 0 / 1 (some failed)."""
     from napari_n2v.batch import Job, open_client, plan_jobs, predict_files
-    from napari_n2v.core.config import PredictConfig
     from napari_n2v.core.file_list import expand_inputs
     from napari_n2v.core.model_io import load_model
     from napari_n2v.core.progress import drain
@@ -79,13 +91,7 @@ def run_batch(args: argparse.Namespace) -> int:
         device="cpu" if args.cluster or args.scheduler else args.device,
         trust=args.trust,
     )
-    cfg = PredictConfig(
-        tile_shape=args.tile,
-        overlap=args.overlap,
-        batch_size=args.batch,
-        device=args.device,
-        tta=args.tta,
-    )
+    cfg = predict_config(args)
     client, close = (None, None)
     if args.cluster or args.scheduler:
         client, close = open_client(args.cluster, args.scheduler)
@@ -154,7 +160,6 @@ class BatchBar:
 
 
 def _run_one(args: argparse.Namespace) -> int:
-    from napari_n2v.core.config import PredictConfig
     from napari_n2v.core.layout import Layout
     from napari_n2v.core.lazy_io import create_zarr_like
     from napari_n2v.core.model_io import load_model
@@ -169,13 +174,7 @@ def _run_one(args: argparse.Namespace) -> int:
         Layout.create(image.axes, image.data.shape, model.is_3d)
     except N2VError as err:
         raise N2VError(f"{err} {axes_hint(image)}") from err
-    cfg = PredictConfig(
-        tile_shape=args.tile,
-        overlap=args.overlap,
-        batch_size=args.batch,
-        device=args.device,
-        tta=args.tta,
-    )
+    cfg = predict_config(args)
     target = None
     if out.suffix == ".zarr":
         n_sp = 3 if model.is_3d else 2
