@@ -159,7 +159,7 @@ class PredictForm(QWidget):
         from napari_n2v.core.device import describe_device
 
         _set_red(self.model_label, model is None)
-        # The precision depends on the model: on a CPU, bf16 autocast is for 2D only.
+        # The device and its precision for this model (core.device.autocast_dtype).
         n_dim = 3 if model is not None and model.is_3d else 2
         self.device_label.setText(describe_device("auto", n_dim=n_dim))
         if model is None:

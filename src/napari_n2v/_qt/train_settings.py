@@ -108,7 +108,7 @@ class TrainSettings(QWidget):
             self.batch.setSpecialValueText(f"auto ({default_batch_size(dev, self._is_3d)})")
         except N2VError:
             self.batch.setSpecialValueText("auto")
-        # What the run will use: on a CPU, bf16 autocast is for 2D only (core.device.autocast_dtype).
+        # What the run will use: the device and its precision (core.device.autocast_dtype).
         n_dim = 3 if self._is_3d else 2
         text = describe_device(self.device.currentText(), self._precision, n_dim=n_dim)
         self.device_label.setText(text)

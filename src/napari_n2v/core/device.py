@@ -56,8 +56,11 @@ def autocast_dtype(
 ) -> torch.dtype | None:
     """The autocast dtype for ``precision`` on ``device``; None means plain fp32.
 
-    On the CPU, 'auto' uses bf16 for 2D only: bf16 3D training intermittently produced non-finite
-    gradients (torch 2.13, oneDNN; see docs/benchmarks.md).
+    On the CPU, 'auto' uses bf16 (2D and 3D) where the CPU computes it natively (:func:`cpu_has_bf16`):
+    with channels-last memory it about doubles 3D training there. bf16 3D backward passes were once
+    seen to give non-finite gradients, so training guards every reduced-precision CPU step and falls
+    back to fp32 if that recurs (:class:`napari_n2v.core.step.StepRunner`).
+    ``n_dim`` (2 or 3) is part of the policy's signature; today no choice depends on it.
     """
     if precision == "fp32":
         return None
@@ -68,9 +71,35 @@ def autocast_dtype(
     # auto
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if device.type == "cpu" and cpu_has_bf16() and n_dim == 2:
+    if device.type == "cpu" and cpu_has_bf16():
         return torch.bfloat16
     return None
+
+
+def memory_format(device: torch.device, n_dim: int) -> torch.memory_format:
+    """The tensor layout networks and batches use: channels-last for 2D (not on MPS), channels-last-3d
+    for 3D on the CPU (oneDNN's fast path: 2D 1.3x, 3D 1.15-1.2x over NCHW/NCDHW), contiguous otherwise
+    (3D on a GPU is unmeasured in channels-last-3d)."""
+    if n_dim == 2 and device.type != "mps":
+        return torch.channels_last
+    if n_dim == 3 and device.type == "cpu":
+        return torch.channels_last_3d
+    return torch.contiguous_format
+
+
+def bf16_conv3d_faulty(patch: tuple[int, ...], depth: int) -> bool:
+    """Whether bf16 training of a 3D U-Net on ``patch`` would hit a CPU kernel fault.
+
+    On the CPU (torch 2.13, oneDNN) the bf16 backward pass of a Conv3d returns wrong weight gradients
+    (uninitialised memory: values up to 3e38, sometimes inf/NaN; a different answer on every call)
+    when its input has exactly two planes in Z and more than one sample: the U-Net's level with
+    ``Z / 2**level == 2``. fp32, forward passes and every other Z size we tried (1, 3-8) are correct.
+    Found by ``benchmarks/bf16_3d_check.py --conv-scan``; the training then runs in fp32.
+    """
+    if len(patch) != 3:
+        return False
+    z = patch[0]
+    return any(z == 2 * 2**level for level in range(depth + 1))
 
 
 def describe_device(

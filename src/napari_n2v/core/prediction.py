@@ -20,9 +20,10 @@ import torch
 
 from .config import PredictConfig
 from .data import check_dtype
-from .device import autocast_dtype, out_of_memory_hint, resolve_device
+from .device import autocast_dtype, memory_format, out_of_memory_hint, resolve_device
 from .errors import N2VError
 from .layout import Layout, guess_axes
+from .memory_plan import predict_plan
 from .progress import drain
 from .tiling import balanced_tile, clip_to_image, round_up, tile_grid
 
@@ -132,22 +133,27 @@ def predict_iter(
         sizes[name] = v
     halo = tuple(round_up(o, m) for o in (sizes["overlap"] or model.halo))
     padded = [round_up(n, m) for n in layout.spatial_shape]
-    largest = sizes["tile_shape"] or (DEFAULT_TILE_3D if model.is_3d else DEFAULT_TILE_2D)
+    largest, auto_batch = predict_plan(  # grown with free GPU memory; a given tile is kept
+        device,
+        model,
+        padded,
+        autocast_dtype(device, config.precision, n_sp),
+        tile=sizes["tile_shape"],
+        halo=halo,
+    )
     tile = balanced_tile(padded, largest, halo, m)
     clipped = (clip_to_image(t, layout.spatial_shape) for t in tile_grid(padded, tile, halo))
     tiles = [t for t in clipped if t is not None]
     _warn_small_tiles(tiles, padded, tile, halo)
     total = layout.n_samples * len(tiles)
-    batch = config.batch_size or (4 if device.type == "cuda" else 1)
+    batch = config.batch_size or auto_batch
     mean = torch.as_tensor(model.mean, dtype=torch.float32, device=device).reshape(
         1, -1, *[1] * len(tile)
     )
     std = torch.as_tensor(model.std, dtype=torch.float32, device=device).reshape(
         1, -1, *[1] * len(tile)
     )
-    fmt = (
-        torch.channels_last if len(tile) == 2 and device.type != "mps" else torch.contiguous_format
-    )
+    fmt = memory_format(device, len(tile))
     net = inference_network(model.network, device, fmt)
     dt = autocast_dtype(device, config.precision, len(tile))
     amp = torch.autocast(device.type, dtype=dt) if dt is not None else nullcontext()

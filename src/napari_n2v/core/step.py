@@ -11,7 +11,7 @@ import torch
 
 from .config import TrainConfig
 from .data import PatchSampler
-from .device import autocast_dtype, out_of_memory_hint
+from .device import autocast_dtype, bf16_conv3d_faulty, memory_format, out_of_memory_hint
 from .masking import Masker, MaskResult, masked_mse
 from .train_setup import TrainData
 
@@ -22,6 +22,8 @@ from .train_setup import TrainData
 #: "GPU"). 4,000 steps is the Noise2Void paper's schedule (10 epochs of 400 steps).
 LR_PATIENCE_STEPS = 4000
 MIN_LR_FACTOR = 1 / 64
+#: After this many steps skipped for non-finite bf16 values, a CPU run goes on in fp32.
+MAX_SKIPPED_STEPS = 3
 
 
 def plateau_scheduler(
@@ -43,6 +45,12 @@ class StepRunner:
         The U-Net, already on ``device``.
     data
         Prepared training data (patch shape, masked-pixel count, normalisation).
+
+    With reduced precision on the CPU (bf16 autocast) every step is guarded: a step whose loss or
+    gradients are not finite is skipped, its weights, batch-norm statistics and optimiser state left
+    as they were; after ``MAX_SKIPPED_STEPS`` such steps the run goes on in fp32. ``skipped`` counts
+    them and ``take_notice()`` says what happened. The CPU reads every step's loss anyway, so the
+    check costs no pipelining; on a GPU there is no such check (it would make the host wait).
     """
 
     def __init__(
@@ -61,9 +69,7 @@ class StepRunner:
     ) -> None:
         self.device, self.batch_size, self.patch = device, batch_size, data.patch
         n_dim = len(data.patch)
-        self.fmt = (
-            torch.channels_last if n_dim == 2 and device.type != "mps" else torch.contiguous_format
-        )
+        self.fmt = memory_format(device, n_dim)
         self.net = net.to(device, memory_format=self.fmt).train()  # type: ignore[call-overload]
         self.train_net: torch.nn.Module = (
             self.net
@@ -72,6 +78,22 @@ class StepRunner:
         self.sched = plateau_scheduler(self.opt, learning_rate, steps_per_epoch)
         self.dtype = autocast_dtype(device, precision, n_dim)
         self.scaler = torch.amp.GradScaler(device.type) if self.dtype == torch.float16 else None
+        self._notices: list[str] = []
+        depth = int(getattr(net, "depth", 0))
+        if (
+            device.type == "cpu"
+            and self.dtype is not None
+            and bf16_conv3d_faulty(data.patch, depth)
+        ):
+            self.dtype = None  # a CPU kernel gives wrong bf16 gradients for this patch: see there
+            self._notices.append(
+                f"bf16 3D training on the CPU needs at least 3 planes at every U-Net level (a "
+                f"oneDNN kernel returns wrong gradients for 2): patch {tuple(data.patch)} with depth "
+                f"{depth} trains in fp32; a Z patch of {3 * 2**depth} or more trains in bf16"
+            )
+        self.guard = self.dtype is not None and device.type == "cpu"  # bf16 on the CPU
+        self.steps = 0  # step() calls so far: the Trainer's step number
+        self.skipped = 0  # guarded steps skipped for non-finite values
         self.masker = Masker(
             data.patch, data.n_masked, strategy, radius, data.struct_dim, struct_span, device
         )
@@ -125,12 +147,19 @@ class StepRunner:
 
     def step(self, sampler: PatchSampler, gen: torch.Generator) -> torch.Tensor:
         """One optimiser step on a fresh batch; returns the loss (MSE at the masked pixels) as a
-        0-d tensor on the device, not yet read: on a GPU the caller can queue the next step first."""
+        0-d tensor on the device, not yet read: on a GPU the caller can queue the next step first.
+
+        A guarded step skipped for non-finite values (see the class) returns the batch's loss if it
+        was finite, else the batch's fp32 loss with the unchanged weights: finite unless the weights
+        themselves have diverged, which the caller then reports as it would in fp32."""
+        self.steps += 1
         hint = f"lower the batch size (now {self.batch_size}) or the patch size (now {self.patch})."
         with out_of_memory_hint(hint):
             mr = self.masked_batch(sampler, self.batch_size, gen)
+            x = mr.masked.contiguous(memory_format=self.fmt)
+            saved = [b.clone() for b in self.net.buffers()] if self.guard else None
             with self.amp():
-                pred = self.train_net(mr.masked.contiguous(memory_format=self.fmt))
+                pred = self.train_net(x)
             loss = masked_mse(pred, mr.coords, mr.targets)
             self.opt.zero_grad(set_to_none=True)
             if self.scaler is not None:
@@ -139,8 +168,41 @@ class StepRunner:
                 self.scaler.update()
             else:
                 loss.backward()
+                if saved is not None and not self._finite(loss):
+                    return self._skip(loss, x, mr, saved)
                 self.opt.step()
         return loss.detach()
+
+    def _finite(self, loss: torch.Tensor) -> bool:
+        """Whether ``loss`` and every gradient are finite (one host read)."""
+        flags = [loss.isfinite()]
+        flags += [p.grad.isfinite().all() for p in self.net.parameters() if p.grad is not None]
+        return bool(torch.stack(flags).all())
+
+    def _skip(
+        self, loss: torch.Tensor, x: torch.Tensor, mr: MaskResult, saved: list[torch.Tensor]
+    ) -> torch.Tensor:
+        """Drop a bf16 step with non-finite values: no update, batch-norm statistics restored."""
+        self.opt.zero_grad(set_to_none=True)
+        what = "gradients" if bool(loss.isfinite()) else "loss"
+        if what == "loss":  # report what the unchanged weights give this batch in fp32
+            with torch.no_grad():  # the bare net: no DDP collective on this rank alone
+                loss = masked_mse(self.net(x), mr.coords, mr.targets)
+        with torch.no_grad():
+            for buf, old in zip(self.net.buffers(), saved, strict=True):
+                buf.copy_(old)
+        self.skipped += 1
+        self._notices.append(f"step {self.steps}: non-finite bf16 {what}, step skipped")
+        if self.skipped == MAX_SKIPPED_STEPS:
+            self.dtype, self.guard = None, False
+            self._notices.append(
+                f"{MAX_SKIPPED_STEPS} steps with non-finite bf16 values: continuing in fp32"
+            )
+        return loss.detach()
+
+    def take_notice(self) -> str | None:
+        """The oldest message about a skipped step or the switch to fp32 not yet taken, or None."""
+        return self._notices.pop(0) if self._notices else None
 
     def make_val(self, sampler: PatchSampler, n: int, seed: int) -> list[MaskResult]:
         """A fixed set of ``n`` masked validation patches (the same every epoch: comparable losses)."""

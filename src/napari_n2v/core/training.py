@@ -18,7 +18,6 @@ import torch
 
 from .config import PredictConfig, TrainConfig
 from .device import (
-    default_batch_size,
     describe_device,
     resolve_device,
     seed_everything,
@@ -26,6 +25,7 @@ from .device import (
 from .distributed import Ranks
 from .errors import N2VError
 from .events import Event, InfoEvent, PreviewEvent, TrainEvent
+from .memory_plan import batch_note, train_batch_size
 from .model import build_unet
 from .n2v_model import N2VModel
 from .progress import TrainProgress, drain
@@ -83,7 +83,9 @@ class Trainer:
         )
         self.ranks = Ranks()
         self.device = resolve_device(config.device)
-        self.batch_size = config.batch_size or default_batch_size(self.device, config.is_3d)
+        self.batch_size = config.batch_size or train_batch_size(
+            self.device, config, self.data.channels, self.data.patch
+        )
         self._base = model
         self.name = name or (model.name if model else "n2v model")
         self._stop = threading.Event()
@@ -135,7 +137,8 @@ class Trainer:
             yield InfoEvent(rk.describe(self.batch_size, cfg.learning_rate))
         yield InfoEvent(
             f"training on {describe_device(dev, cfg.precision, cfg.n_spatial)}, batch "
-            f"{self.batch_size}, patch {d.patch}, {d.n_masked} masked pixels per patch"
+            f"{self.batch_size}{batch_note(self.batch_size, dev, cfg)}, patch {d.patch}, "
+            f"{d.n_masked} masked pixels per patch"
         )
         net = copy.deepcopy(self._base.network) if self._base else build_unet(cfg, d.channels)
         runner = StepRunner.for_config(net, d, cfg, dev, self.batch_size)
@@ -181,6 +184,8 @@ class Trainer:
     ) -> Generator[Event, None, None]:
         """Read a step's loss, validate at epoch ends, report the step and serve a preview request."""
         cfg = self.config
+        while (notice := runner.take_notice()) is not None:  # bf16 steps skipped on the CPU
+            yield InfoEvent(notice)
         loss = finite_loss(loss_t, step, runner.lr)
         self._steps_done = step
         meter = self._meter
