@@ -158,7 +158,7 @@ def synthetic_3d(
     np.add.at(vol, idx, rng.uniform(0.3, 1.0, n_points))
     sig = (1.5, 2.5, 2.5)
     freqs = np.meshgrid(*[np.fft.fftfreq(n) for n in shape], indexing="ij")
-    kernel = np.exp(-2 * np.pi**2 * sum((s * f) ** 2 for s, f in zip(sig, freqs)))
+    kernel = np.exp(-2 * np.pi**2 * sum((s * f) ** 2 for s, f in zip(sig, freqs, strict=True)))
     vol = np.real(np.fft.ifftn(np.fft.fftn(vol) * kernel))
     vol = (vol - vol.min()) / (vol.max() - vol.min())
     return (20.0 + 200.0 * vol).astype(np.float32)

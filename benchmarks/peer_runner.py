@@ -10,6 +10,13 @@ steps after ``--warmup``, validation and epoch boundaries excluded) and also ove
 ``--stack auto`` repeats a single image along a new S axis so that one CAREamics epoch holds at least
 ``steps_per_epoch × batch`` patches (otherwise an epoch of a 512² image is 56 patches, and the
 ReduceLROnPlateau scheduler, patience 10 epochs, cuts the learning rate within ~110 steps).
+
+``--marks 30,60,...`` (seconds since ``train`` was called) records a PSNR-over-time curve from this one
+run: at the first step past each mark a CPU copy of the network's current weights is kept (a state_dict
+copy, timed as ``snapshot_s``) — the weights ``CAREamist`` holds in memory if training stops there. After
+training (and after the ordinary ``--predict``, which uses CAREamics' default, its "last" checkpoint)
+each copy is loaded into the network and denoises the first ``--predict`` array through
+``CAREamist.predict`` with the in-memory weights; ``--marks-ref clean.npy`` adds the PSNR.
 """
 
 from __future__ import annotations
@@ -59,6 +66,9 @@ def _parse() -> argparse.Namespace:
     )
     p.add_argument("--out", nargs="*", default=[], help=".npy outputs, one per --predict")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--marks", default=None, help="comma-separated seconds: a curve (see above)")
+    p.add_argument("--marks-ref", default=None, help=".npy clean image: PSNR of each mark's output")
+    p.add_argument("--marks-out", default=None, help=".npz: each mark's output (keys m0, m1, ...)")
     return p.parse_args()
 
 
@@ -119,6 +129,13 @@ def main() -> None:
             self.step_times: list[float] = []
             self.n_patches: list[int] = []
             self._tb = 0.0
+            self.marks = sorted(float(x) for x in a.marks.split(",")) if a.marks else []
+            self.snaps: list[dict] = []
+            self.snapshot_s = 0.0
+            self.epoch_steps = None
+
+        def on_train_start(self, trainer, pl_module):
+            self.epoch_steps = trainer.num_training_batches
 
         def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
             self._tb = time.perf_counter()
@@ -131,6 +148,22 @@ def main() -> None:
                 self.n_patches.append(int(x.data.shape[0] if hasattr(x, "data") else x.shape[0]))
             except Exception:
                 self.n_patches.append(a.batch)
+            if self.marks and now - self.t0 >= self.marks[0]:
+                ts = time.perf_counter()
+                state = {
+                    k: v.detach().to("cpu", copy=True)
+                    for k, v in pl_module.model.state_dict().items()
+                }
+                snap = {
+                    "t_s": now - self.t0,
+                    "steps": len(self.step_times),
+                    "epoch": trainer.current_epoch,
+                    "lr": float(trainer.optimizers[0].param_groups[0]["lr"]),
+                    "state": state,
+                }
+                while self.marks and now - self.t0 >= self.marks[0]:
+                    self.snaps.append({**snap, "mark_s": self.marks.pop(0)})
+                self.snapshot_s += time.perf_counter() - ts
             if a.budget_s is not None and now - self.t0 >= a.budget_s:
                 trainer.should_stop = True
 
@@ -168,6 +201,7 @@ def main() -> None:
         "import_s": t_imported - T_START,
         "torch_threads": torch.get_num_threads(),
         "num_workers": cam.config.data_config.num_workers,
+        "epoch_steps": clock.epoch_steps,
     }
     del data
     pred_axes = a.predict_axes or ("ZYX" if is_3d else "YX")
@@ -187,6 +221,10 @@ def main() -> None:
     if a.predict:
         res["predict_s"] = float(sum(times))
         res["predict_mpix_per_s"] = pix / 1e6 / sum(times)
+    if a.marks:
+        t = time.perf_counter()
+        res["marks"] = _resolve_marks(a, cam, clock.snaps, pred_axes)
+        res["snapshot_s"], res["marks_resolve_s"] = clock.snapshot_s, time.perf_counter() - t
     res["total_s"] = time.perf_counter() - T_START
     res["peak_rss_mb"] = peak_rss_mb()
     with contextlib.suppress(Exception):
@@ -194,6 +232,35 @@ def main() -> None:
 
         shutil.rmtree(work)
     emit(res)
+
+
+def _resolve_marks(a: argparse.Namespace, cam, snaps: list[dict], axes: str) -> list[dict]:
+    """Each mark's weights, loaded into the network, denoise the first ``--predict`` array."""
+    from common import psnr
+
+    img = np.load(a.predict[0]).astype(np.float32)
+    ref = np.load(a.marks_ref).astype(np.float32) if a.marks_ref else None
+    # CAREamist.predict loads its "last" checkpoint file unless told otherwise; with no checkpoint
+    # Lightning predicts with the weights in memory, which are what each mark set
+    cam._get_default_ckpt = lambda checkpoint: checkpoint
+    outs: dict[int, np.ndarray] = {}
+    rows = []
+    for s in snaps:
+        key = id(s["state"])
+        if key not in outs:
+            cam.model.model.load_state_dict(s["state"])
+            with contextlib.redirect_stdout(sys.stderr):
+                out, _ = cam.predict(img, axes=axes, data_type="array")
+            outs[key] = np.asarray(out[0], dtype=np.float32).reshape(img.shape)
+        row = {k: s[k] for k in ("mark_s", "t_s", "steps", "epoch", "lr")}
+        if ref is not None:
+            row["psnr"] = psnr(ref, outs[key])
+        rows.append(row)
+    if a.marks_out:
+        np.savez_compressed(
+            a.marks_out, **{f"m{i}": outs[id(s["state"])] for i, s in enumerate(snaps)}
+        )
+    return rows
 
 
 if __name__ == "__main__":
