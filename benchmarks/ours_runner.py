@@ -56,6 +56,7 @@ def _parse() -> argparse.Namespace:
         "--masked-pixels", type=int, default=None, help="masked pixels per patch (count)"
     )
     p.add_argument("--n2v2", action="store_true")
+    p.add_argument("--val-patches", type=int, default=None, help="default: TrainConfig's")
     p.add_argument("--precision", default=None, help="auto | fp32 | bf16 (default: TrainConfig's)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--predict", nargs="*", default=[])
@@ -97,6 +98,8 @@ def main() -> None:
         kw["precision"] = a.precision
     if a.filters:
         kw["n_filters"] = a.filters
+    if a.val_patches:
+        kw["val_patches"] = a.val_patches
     steps = a.steps or (10**6 if a.budget_s else TrainConfig().steps)
     cfg = TrainConfig(axes=a.axes.upper(), steps=steps, n2v2=a.n2v2, seed=a.seed, **kw)
     if a.masked_pixels is not None:
@@ -169,7 +172,7 @@ def main() -> None:
         ),
         "best_val_loss": events[-1].best_val_loss if events else None,
         "final_lr": events[-1].lr if events else None,
-        "n_filters": cfg.n_filters,
+        "n_filters": trainer.config.n_filters,  # as resolved for the device
         "effective_patch": list(trainer.data.patch),
         "effective_masked_pixels": trainer.data.n_masked,
     }

@@ -11,6 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO_ROOT, RESULTS_DIR
+from report_speed13 import sweep_3d_section, time_to_quality_section
 
 NOTES = (
     RESULTS_DIR / "notes.md"
@@ -424,6 +425,9 @@ def main() -> None:
         "first: `benchmarks/install_peer.sh`. The GPU script's CPU check: "
         "`.venv/bin/python benchmarks/gpu.py --smoke`.\n\n```bash\n" + cmds + "\n```\n"
     )
+    ttq = load("time_to_quality")
+    if ttq:
+        parts += ["## Time to quality\n", time_to_quality_section(ttq), ""]
     if sp:
         parts += ["## Speed\n", "![speed](images/bench_speed.png)\n", speed_md(sp), ""]
     sr = load("speed_rerun")
@@ -465,6 +469,9 @@ def main() -> None:
             "N2V vs N2V2 (crops: noisy | N2V | N2V2 | clean):\n",
             "![n2v vs n2v2](images/bench_n2v_vs_n2v2.png)\n",
         ]
+    s3d = load("sweep_3d")
+    if s3d:
+        parts += ["### 3D defaults on the CPU (sweep at equal wall-clock)\n", sweep_3d_section(s3d), ""]
     parts += ["## GPU\n", gpu_md(load("gpu"), load("gpu_smoke")), ""]
     parts += [gpu_tuning_md(load("gpu_tuning"), load("gpu_bsd68")), ""]
     seeds = [

@@ -40,6 +40,7 @@ FACTORS = {
     "patch": [(8, 64, 64), (16, 64, 64), (32, 64, 64), (16, 32, 32)],
     "batch": [2, 4, 8],
     "masked": [0.2, 0.5, 1.0],  # percent of the patch's pixels
+    "val": [32, 128],  # validation patches (each validation costs their forward passes)
 }
 
 
@@ -48,14 +49,15 @@ def defaults() -> dict:
     import torch
 
     from napari_n2v.core.config import DEFAULT_MASKED_FRACTION, TrainConfig
-    from napari_n2v.core.device import default_batch_size
+    from napari_n2v.core.device import default_batch_size, resolved_n_filters
 
     cfg = TrainConfig(axes="ZYX")
     return {
-        "filters": cfg.n_filters,
+        "filters": resolved_n_filters(cfg.replace(device="cpu")),
         "patch": tuple(cfg.resolved_patch_size),
         "batch": cfg.batch_size or default_batch_size(torch.device("cpu"), True),
         "masked": round(100 * DEFAULT_MASKED_FRACTION, 4),
+        "val": cfg.val_patches,
     }
 
 
@@ -71,7 +73,13 @@ def flags(key: str, value) -> list[str]:
     """ours_runner.py's flags for one override."""
     if key == "patch":
         return ["--patch", *map(str, value)]
-    return [{"filters": "--filters", "batch": "--batch", "masked": "--masked-pct"}[key], str(value)]
+    names = {
+        "filters": "--filters",
+        "batch": "--batch",
+        "masked": "--masked-pct",
+        "val": "--val-patches",
+    }
+    return [names[key], str(value)]
 
 
 def parse_combo(text: str) -> dict:
@@ -84,12 +92,12 @@ def parse_combo(text: str) -> dict:
         k = k.strip()
         if k == "patch":
             out[k] = tuple(int(x) for x in v.lower().replace("×", "x").split("x"))
-        elif k in ("filters", "batch"):
+        elif k in ("filters", "batch", "val"):
             out[k] = int(v)
         elif k == "masked":
             out[k] = float(v.rstrip("%"))
         else:
-            raise SystemExit(f"--combo: unknown key {k!r} (filters, patch, batch, masked)")
+            raise SystemExit(f"--combo: unknown key {k!r} (filters, patch, batch, masked, val)")
     return out
 
 
@@ -169,7 +177,7 @@ def main() -> None:
     )
     ap.add_argument("--budget", type=float, default=90.0, help="training seconds per run")
     ap.add_argument(
-        "--factors", default="filters,patch,batch,masked", help="subset of FACTORS, or none"
+        "--factors", default="filters,patch,batch,masked,val", help="subset of FACTORS, or none"
     )
     ap.add_argument(
         "--combo", action="append", default=[], help="a whole configuration (repeatable)"

@@ -15,7 +15,7 @@ from .controls import field_label, field_spin, field_tooltip, field_widget, spin
 DEVICES = ("auto", "cpu", "cuda", "mps")
 #: Fields shown as magicgui widgets, in the form's order.
 _ROWS = ("learning_rate", "steps_per_epoch", "val_fraction", "val_patches")
-FIELDS = (*_ROWS, "n2v2", "augment", "depth", "n_filters", "struct_span")
+FIELDS = (*_ROWS, "n2v2", "augment", "depth", "struct_span")
 
 
 class AdvancedSettings(QWidget):
@@ -38,6 +38,7 @@ class AdvancedSettings(QWidget):
         self.n2v2.setText("N2V2 (fewer checkerboard artefacts)")
         self.augment.setText("flips and 90° rotations")
         self.seed = field_spin(TrainConfig, "seed", d.seed, auto="random")
+        self.n_filters = field_spin(TrainConfig, "n_filters", d.n_filters)  # auto: by device
         self.struct_axis = QComboBox()
         self.struct_axis.setToolTip(field_tooltip(TrainConfig, "struct_axis"))
         self.device = QComboBox()
@@ -49,6 +50,7 @@ class AdvancedSettings(QWidget):
         self.axes_override.setToolTip(field_tooltip(TrainConfig, "axes"))
         self._layout()
         self.seed.valueChanged.connect(self._emit)
+        self.n_filters.valueChanged.connect(self._emit)
         self.struct_axis.currentIndexChanged.connect(self._emit)
         self.device.currentIndexChanged.connect(self._emit)
         self.axes_override.textChanged.connect(self._emit)
@@ -95,6 +97,7 @@ class AdvancedSettings(QWidget):
         kw.update(
             struct_axis=self.struct_axis.currentData(),
             seed=spin_value(self.seed),
+            n_filters=spin_value(self.n_filters),
             device=self.device.currentText(),
         )
         return kw

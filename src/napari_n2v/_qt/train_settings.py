@@ -18,7 +18,12 @@ from napari_n2v.core.config import (
     TrainConfig,
     max_masked_pixels,
 )
-from napari_n2v.core.device import default_batch_size, describe_device, resolve_device
+from napari_n2v.core.device import (
+    default_batch_size,
+    default_n_filters,
+    describe_device,
+    resolve_device,
+)
 from napari_n2v.core.errors import N2VError
 
 from .controls import field_label, field_spin, field_tooltip, spin_value
@@ -51,7 +56,7 @@ class TrainSettings(QWidget):
         self.duration = TrainDuration()
         self.steps = self.duration.steps
         self.adv = AdvancedSettings()
-        for name in (*FIELDS, "seed", "struct_axis", "device", "axes_override"):
+        for name in (*FIELDS, "seed", "n_filters", "struct_axis", "device", "axes_override"):
             setattr(self, name, getattr(self.adv, name))
         self.fields = {"steps": self.duration.steps_field, **self.adv.fields}
         self.device_label = QLabel()
@@ -106,8 +111,10 @@ class TrainSettings(QWidget):
         try:
             dev = resolve_device(self.device.currentText())
             self.batch.setSpecialValueText(f"auto ({default_batch_size(dev, self._is_3d)})")
+            self.n_filters.setSpecialValueText(f"auto ({default_n_filters(dev, self._is_3d)})")
         except N2VError:
             self.batch.setSpecialValueText("auto")
+            self.n_filters.setSpecialValueText("auto")
         # What the run will use: the device and its precision (core.device.autocast_dtype).
         n_dim = 3 if self._is_3d else 2
         text = describe_device(self.device.currentText(), self._precision, n_dim=n_dim)

@@ -63,6 +63,9 @@ class TrainConfig:
         the best model, as a Stop does.
     batch_size
         Patches per step. None: a per-device default (see :func:`napari_n2v.core.device.default_batch_size`).
+    n_filters
+        Filters in the U-Net's first level. None: 32, or 16 for 3D on a CPU (see
+        :func:`napari_n2v.core.device.default_n_filters`); the trained model records the number used.
     """
 
     axes: str = _f("YX", "Axes", "letters from STCZYX, one per dimension; Z means 3D training")
@@ -122,7 +125,13 @@ class TrainConfig:
     )
     struct_span: int = _f(2, "structN2V span", "pixels masked each side along the line", lo=1)
     depth: int = _f(2, "Depth", "U-Net levels; patches must be multiples of 2**depth", lo=1, hi=5)
-    n_filters: int = _f(32, "Filters", "filters in the first U-Net level", lo=1, hi=512)
+    n_filters: int | None = _f(
+        None,
+        "Filters",
+        "filters in the first U-Net level; default 32, 16 for 3D on a CPU",
+        lo=1,
+        hi=512,
+    )
     kernel_size: int = _f(3, "Kernel", "convolution kernel size (odd)", lo=1, hi=9, step=2)
     batch_norm: bool = _f(True, "Batch norm", "batch normalisation in the U-Net")
     seed: int | None = _f(None, "Seed", "random seed for repeatable runs; default random", lo=0)
@@ -256,7 +265,9 @@ class PredictConfig:
         hi=1024,
         unit="px",
     )
-    batch_size: int | None = _f(None, "Tiles per batch", "default 1 on a CPU, 4 on a GPU", lo=1)
+    batch_size: int | None = _f(
+        None, "Tiles per batch", "default 1 on a CPU; on a GPU from its free memory", lo=1
+    )
     device: str = _f("auto", "Device", "auto, cpu, cuda, cuda:N or mps")
     precision: str = _f("auto", "Precision", "auto, fp32, bf16 or fp16", choices=PRECISIONS)
     tta: bool = _f(False, "TTA", "average the 8 flips/rotations (8x slower, slightly smoother)")

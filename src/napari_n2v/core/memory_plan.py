@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from .config import TrainConfig
-from .device import autocast_dtype, default_batch_size
+from .device import autocast_dtype, default_batch_size, resolved_n_filters
 from .tiling import balanced_tile
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def _dtype_bytes(dtype: torch.dtype | None) -> int:
 
 
 def _widths(config: TrainConfig) -> list[int]:
-    return [config.n_filters * 2**level for level in range(config.depth + 1)]
+    return [resolved_n_filters(config) * 2**level for level in range(config.depth + 1)]
 
 
 def train_values_per_voxel(config: TrainConfig, channels: int) -> tuple[float, float]:

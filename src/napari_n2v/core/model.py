@@ -7,6 +7,7 @@ copied into the BioImage Model Zoo packages we export: one copy of the architect
 from __future__ import annotations
 
 from .config import TrainConfig
+from .device import resolved_n_filters
 from .zoo_arch import ConvBlock, MaxBlurPool, UNet
 
 __all__ = ["ConvBlock", "MaxBlurPool", "UNet", "build_unet", "halo"]
@@ -18,7 +19,7 @@ def build_unet(config: TrainConfig, channels: int) -> UNet:
         n_dim=config.n_spatial,
         channels=channels,
         depth=config.depth,
-        n_filters=config.n_filters,
+        n_filters=resolved_n_filters(config),  # None: the device's default
         kernel_size=config.kernel_size,
         batch_norm=config.batch_norm,
         n2v2=config.n2v2,

@@ -31,6 +31,12 @@ class N2VModel:
     name: str = "n2v model"
     steps_trained: int = 0
 
+    def __post_init__(self) -> None:
+        if self.config.n_filters is None:  # record the network's real width (a device default)
+            convs = [m for m in self.network.modules() if isinstance(m, (nn.Conv2d, nn.Conv3d))]
+            if convs:
+                self.config = self.config.replace(n_filters=int(convs[0].out_channels))
+
     @property
     def n_channels(self) -> int:
         return int(self.mean.shape[0])

@@ -18,6 +18,7 @@ import torch
 
 from .config import PredictConfig, TrainConfig
 from .device import (
+    default_n_filters,
     describe_device,
     resolve_device,
     seed_everything,
@@ -77,12 +78,14 @@ class Trainer:
     ) -> None:
         if model is not None:
             config = continue_config(model, config)
+        self.device = resolve_device(config.device)
+        if config.n_filters is None:  # the device's default, recorded in the model
+            config = config.replace(n_filters=default_n_filters(self.device, config.is_3d))
         self.config = config
         self.data: TrainData = prepare_data(
             image, config, val_image=val_image, model=model, names=image_names
         )
         self.ranks = Ranks()
-        self.device = resolve_device(config.device)
         self.batch_size = config.batch_size or train_batch_size(
             self.device, config, self.data.channels, self.data.patch
         )
