@@ -74,11 +74,17 @@ def run_tool(tool: str, args: list[str], timeout: float = 1200) -> dict:
     return res
 
 
-def alternate(reps: int, args: list[str], label: str, peer_args: list[str] | None = None) -> dict:
+def alternate(
+    reps: int,
+    args: list[str],
+    label: str,
+    peer_args: list[str] | None = None,
+    ours_args: list[str] | None = None,
+) -> dict:
     runs: dict[str, list[dict]] = {"ours": [], "peer": []}
     for r in range(reps):
         for tool in ("ours", "peer") if r % 2 == 0 else ("peer", "ours"):
-            extra = peer_args if (tool == "peer" and peer_args) else []
+            extra = (peer_args if tool == "peer" else ours_args) or []
             res = run_tool(tool, args + extra)
             log(
                 f"[{label}] rep {r} {tool}: "
@@ -206,6 +212,8 @@ def main() -> None:
             ],
             "3d",
             peer_args=["--stack", "2"],
+            # the peer's width: our 3D CPU default is 16 filters, which would not compare like with like
+            ours_args=["--filters", "32"],
         )
         result["runs"]["3d"] = runs3
     e2e = (

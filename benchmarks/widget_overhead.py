@@ -80,11 +80,19 @@ def in_widget(image: np.ndarray, steps: int, seed: int) -> dict[str, float]:
     for _ in range(20):  # let the window settle before the clock starts
         app.processEvents()
         time.sleep(0.05)
+    # Wait the way napari does: in Qt's event loop, which sleeps until an event comes (a polling loop
+    # of processEvents() would itself take CPU from the training thread on a 2-core machine).
+    from qtpy.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    w.run.ended.connect(lambda *_: loop.quit())
     w.train_button.click()
     batch = w.run.trainer.batch_size
-    while w.run.running:
+    if w.run.running:
+        loop.exec_()
+    for _ in range(5):  # let the last events arrive
         app.processEvents()
-        time.sleep(0.002)
+        QTimer.singleShot(0, lambda: None)
     out = _rate(events, batch)
     out["previews"] = w.preview.requests
     out["plot_points"] = w.loss_plot.n_train_points
@@ -98,6 +106,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument(
+        "--threads", type=int, default=None, help="torch threads for both (default: torch's)"
+    )
+    ap.add_argument(
         "--quick", action="store_true", help="30 steps (smoke test; numbers meaningless)"
     )
     args = ap.parse_args()
@@ -107,6 +118,8 @@ def main() -> None:
 
     import napari_n2v as n2v
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     load_before = os.getloadavg()[0]
     steps = 30 if args.quick else args.steps
     image = noisy_image(args.size)

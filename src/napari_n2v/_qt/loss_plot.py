@@ -9,14 +9,17 @@ import pyqtgraph as pg
 from qtpy.QtCore import QSize
 from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from .train_progress import RENDER_S
+
 #: Time constant of the smoothed training curve, as a fraction of the steps drawn so far: the curve
 #: keeps the same look at any zoom level and follows the raw loss within a few percent of the x-range.
 SMOOTHING = 0.02
 #: Least height of the plot (px). It is also the height it asks for: in a crowded dock the form
 #: keeps its rows and the plot takes only the room that is left over.
 PLOT_MIN_HEIGHT = 140
-#: Redraw at most this often (seconds); events can arrive faster than the eye needs.
-REDRAW_S = 0.1
+#: Redraw at most this often (seconds): the progress bar's period, so both repaint together (see
+#: :data:`napari_n2v._qt.train_progress.RENDER_S`).
+REDRAW_S = RENDER_S
 
 
 class _CompactPlot(pg.PlotWidget):

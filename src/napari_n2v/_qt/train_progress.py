@@ -1,6 +1,6 @@
 """The Train widget's progress bar and status line: steps (or time, for a time budget), ETA, patches/s.
 
-Training can report dozens of steps a second; the eye needs ten. :meth:`TrainProgress.show_step` keeps
+Training can report dozens of steps a second; a progress display needs a few. :meth:`TrainProgress.show_step` keeps
 the newest event and renders it at most every :data:`RENDER_S` (and :meth:`flush` at the end), so the
 main thread stays free and the training thread keeps its pace.
 """
@@ -18,8 +18,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from napari_n2v.core.config import TrainConfig
     from napari_n2v.core.events import TrainEvent
 
-#: Seconds between two renders of the bar and the status line (≤ 10 Hz).
-RENDER_S = 0.1
+#: Seconds between two renders of the bar and the status line (4 Hz). The loss plot uses the same
+#: period, so both repaint in the same event-loop pass: each repaint of the window re-composites
+#: napari's OpenGL canvas too, which on a software renderer (VMs, remote desktops, CI's Xvfb) takes CPU
+#: from training; at 10 Hz the widget trained at 0.63-0.75 of the headless rate on 2 cores
+#: (benchmarks/widget_overhead.py, docs/benchmarks.md).
+RENDER_S = 0.25
 
 
 class TrainProgress(QWidget):

@@ -144,8 +144,8 @@ class TrainWidget(DockWidget):
         self._update_buttons()
 
     def _on_step(self, ev: Any) -> None:
-        self.progress_view.show_step(ev)  # rendered at <= 10 Hz
-        self.loss_plot.add_train(ev.step, ev.train_loss)  # redrawn at <= 10 Hz
+        self.progress_view.show_step(ev)  # rendered at <= 4 Hz
+        self.loss_plot.add_train(ev.step, ev.train_loss)  # redrawn with it
         if ev.val_loss is not None:
             self.loss_plot.add_val(ev.step, ev.val_loss)
 
