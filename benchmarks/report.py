@@ -471,7 +471,11 @@ def main() -> None:
         ]
     s3d = load("sweep_3d")
     if s3d:
-        parts += ["### 3D defaults on the CPU (sweep at equal wall-clock)\n", sweep_3d_section(s3d), ""]
+        parts += [
+            "### 3D defaults on the CPU (sweep at equal wall-clock)\n",
+            sweep_3d_section(s3d),
+            "",
+        ]
     parts += ["## GPU\n", gpu_md(load("gpu"), load("gpu_smoke")), ""]
     parts += [gpu_tuning_md(load("gpu_tuning"), load("gpu_bsd68")), ""]
     seeds = [
