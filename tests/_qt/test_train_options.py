@@ -141,3 +141,17 @@ def test_stop_takes_effect_within_a_second_in_2d(qtbot, widget) -> None:
     qtbot.waitUntil(lambda: not widget.run.running, timeout=TIMEOUT)
     assert time.monotonic() - t0 < 1.0
     assert widget.status.text().startswith("Stopped: ")
+
+
+def test_filters_box_says_what_auto_means_per_device_and_dimensionality(qtbot):
+    from napari_n2v._qt.train_settings import TrainSettings
+
+    s = TrainSettings()
+    qtbot.addWidget(s)
+    s.device.setCurrentText("cpu")
+    s.set_is_3d(True)
+    assert s.n_filters.specialValueText() == "auto (16)"
+    s.set_is_3d(False)
+    assert s.n_filters.specialValueText() == "auto (32)"
+    s.n_filters.setValue(s.n_filters.minimum())  # "auto": the engine decides (None)
+    assert s.config("ZYX").n_filters is None
