@@ -16,4 +16,5 @@ cd "$(dirname "$0")/../.."
 xvfb-run -a .venv/bin/python benchmarks/widget_overhead.py --steps 150 --threads 2 | tail -1 > benchmarks/results/widget_overhead.json
 xvfb-run -a .venv/bin/python benchmarks/widget_overhead.py --steps 150 --threads 1 | tail -1 > benchmarks/results/widget_overhead_1thread.json
 .venv/bin/python benchmarks/bf16_3d_check.py --conv-scan > benchmarks/results/bf16_conv_scan.txt
+xvfb-run -a .venv/bin/python benchmarks/widget_overhead.py --steps 150 --threads 2 | tail -1 > benchmarks/results/widget_overhead_repeat.json
 .venv/bin/python benchmarks/report.py
