@@ -11,8 +11,8 @@ from napari_n2v.core.config import PredictConfig, TrainConfig
 from napari_n2v.core.events import InfoEvent
 from napari_n2v.core.model import build_unet
 from napari_n2v.core.n2v_model import N2VModel
-from napari_n2v.core.prediction import DEFAULT_TILE_2D, DEFAULT_TILE_3D, predict_iter
-from napari_n2v.core.tiling import balanced_tile
+from napari_n2v.core.prediction import predict_iter
+from napari_n2v.core.tiling import DEFAULT_TILE_2D, DEFAULT_TILE_3D, balanced_tile
 from napari_n2v.core.training import Trainer
 
 GiB = 2**30

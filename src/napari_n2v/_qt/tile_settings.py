@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from qtpy.QtWidgets import QCheckBox, QFormLayout, QLineEdit, QWidget
 
 from napari_n2v.core.config import PredictConfig
+from napari_n2v.core.tiling import DEFAULT_TILE_2D, DEFAULT_TILE_3D
 
 from .controls import field_label, field_spin, field_tooltip, field_widget, spin_value
 
@@ -87,7 +88,5 @@ class TileSettings(QWidget):
 
 def default_tile(model: Any) -> tuple[int, ...]:
     """The engine's default spatial tile shape for ``model`` (None: for a 2D model)."""
-    from napari_n2v.core import prediction
-
     is_3d = model is not None and model.is_3d
-    return tuple(prediction.DEFAULT_TILE_3D if is_3d else prediction.DEFAULT_TILE_2D)
+    return tuple(DEFAULT_TILE_3D if is_3d else DEFAULT_TILE_2D)

@@ -40,7 +40,7 @@ import torch
 
 from .config import TrainConfig
 from .device import autocast_dtype, default_batch_size, resolved_n_filters
-from .tiling import balanced_tile
+from .tiling import DEFAULT_TILE_2D, DEFAULT_TILE_3D, balanced_tile
 
 if TYPE_CHECKING:
     from .n2v_model import N2VModel
@@ -206,8 +206,6 @@ def predict_plan(
     in ``PREDICT_SHARE`` of free memory, and the batch as many as fit (at most ``MAX_PREDICT_BATCH``).
     Elsewhere, or when the query fails: the default tile and 1 tile per pass (4 on a GPU).
     """
-    from .prediction import DEFAULT_TILE_2D, DEFAULT_TILE_3D  # here: prediction imports this module
-
     default = DEFAULT_TILE_3D if model.is_3d else DEFAULT_TILE_2D
     largest = tuple(tile) if tile is not None else default
     if device.type != "cuda":

@@ -30,12 +30,6 @@ from .tiling import balanced_tile, clip_to_image, round_up, tile_grid
 if TYPE_CHECKING:
     from .n2v_model import N2VModel
 
-#: Largest default tiles: an image up to this size is predicted in one piece; larger ones in as few,
-#: evenly sized tiles as fit under it. On this project's CPU, 512-pixel tiles ran 15% faster than
-#: 1024 (cache), despite their larger overlap share.
-DEFAULT_TILE_2D = (512, 512)
-DEFAULT_TILE_3D = (32, 256, 256)
-
 
 @dataclass(frozen=True)
 class PredictEvent:
@@ -133,13 +127,9 @@ def predict_iter(
         sizes[name] = v
     halo = tuple(round_up(o, m) for o in (sizes["overlap"] or model.halo))
     padded = [round_up(n, m) for n in layout.spatial_shape]
+    dt = autocast_dtype(device, config.precision, n_sp)
     largest, auto_batch = predict_plan(  # grown with free GPU memory; a given tile is kept
-        device,
-        model,
-        padded,
-        autocast_dtype(device, config.precision, n_sp),
-        tile=sizes["tile_shape"],
-        halo=halo,
+        device, model, padded, dt, tile=sizes["tile_shape"], halo=halo
     )
     tile = balanced_tile(padded, largest, halo, m)
     clipped = (clip_to_image(t, layout.spatial_shape) for t in tile_grid(padded, tile, halo))
@@ -155,7 +145,6 @@ def predict_iter(
     )
     fmt = memory_format(device, len(tile))
     net = inference_network(model.network, device, fmt)
-    dt = autocast_dtype(device, config.precision, len(tile))
     amp = torch.autocast(device.type, dtype=dt) if dt is not None else nullcontext()
     x_dtype = torch.float32
     if dt == torch.bfloat16 and device.type == "cpu":

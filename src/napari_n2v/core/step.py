@@ -91,7 +91,6 @@ class StepRunner:
                 f"oneDNN kernel returns wrong gradients for 2): patch {tuple(data.patch)} with depth "
                 f"{depth} trains in fp32; a Z patch of {3 * 2**depth} or more trains in bf16"
             )
-        self.guard = self.dtype is not None and device.type == "cpu"  # bf16 on the CPU
         self.steps = 0  # step() calls so far: the Trainer's step number
         self.skipped = 0  # guarded steps skipped for non-finite values
         self.masker = Masker(
@@ -123,6 +122,11 @@ class StepRunner:
             batch_size=batch_size,
             steps_per_epoch=config.steps_per_epoch,
         )
+
+    @property
+    def guard(self) -> bool:
+        """Whether steps are checked for non-finite values: reduced precision on the CPU."""
+        return self.dtype is not None and self.device.type == "cpu"
 
     def amp(self) -> AbstractContextManager[Any]:
         return (
@@ -194,7 +198,7 @@ class StepRunner:
         self.skipped += 1
         self._notices.append(f"step {self.steps}: non-finite bf16 {what}, step skipped")
         if self.skipped == MAX_SKIPPED_STEPS:
-            self.dtype, self.guard = None, False
+            self.dtype = None
             self._notices.append(
                 f"{MAX_SKIPPED_STEPS} steps with non-finite bf16 values: continuing in fp32"
             )
