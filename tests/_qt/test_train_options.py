@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+from napari_n2v._qt import train_progress
 from napari_n2v._qt import worker as worker_module
 from napari_n2v._qt.preview import LivePreview
 from napari_n2v._qt.train_progress import TrainProgress
@@ -89,16 +90,34 @@ def test_train_for_minutes(qtbot, widget) -> None:
     assert widget.validate().time_limit_s is None
 
 
-def test_progress_renders_at_most_ten_times_a_second() -> None:
+def _event(i: int, val: float | None = None) -> TrainEvent:
+    return TrainEvent(i, 1000, 1, 1.0, val, None, 1e-3, 100.0, 1.0, 0.1)
+
+
+def test_progress_renders_at_most_once_per_period(monkeypatch) -> None:
+    monkeypatch.setattr(train_progress, "RENDER_S", 0.02)
     view = TrainProgress()
     view.start(TrainConfig(steps=1000))
     t0 = time.monotonic()
     for i in range(1, 1001):
-        view.show_step(TrainEvent(i, 1000, 1, 1.0, None, None, 1e-3, 100.0, 1.0, 0.1))
-    allowed = 1 + (time.monotonic() - t0) / 0.1
-    assert view.renders <= allowed + 1 and view.renders < 100
+        view.show_step(_event(i))
+        time.sleep(0.0002)
+    allowed = 1 + (time.monotonic() - t0) / 0.02
+    assert 2 <= view.renders <= allowed + 1 and view.renders < 500
     view.flush()
     assert view.bar.value() == 1000  # the last event is never lost
+
+
+def test_widget_draws_the_loss_plot_when_the_bar_renders(widget) -> None:
+    widget.progress_view.start(TrainConfig(steps=1000))
+    draws = widget.loss_plot.draws
+    for i in range(1, 201):  # far faster than RENDER_S: one render, the first
+        widget._on_step(_event(i, val=0.5 if i == 100 else None))
+    assert widget.progress_view.renders == 1 and widget.loss_plot.draws == draws + 1
+    assert widget.loss_plot.n_train_points == 200 and widget.loss_plot.n_val_points == 1
+    widget.progress_view._shown_at = 0.0  # a period later: bar and plot render together again
+    widget._on_step(_event(201))
+    assert widget.progress_view.renders == 2 and widget.loss_plot.draws == draws + 2
 
 
 def test_preview_is_never_requested_while_one_is_pending(make_napari_viewer) -> None:

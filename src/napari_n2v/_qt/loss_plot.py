@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pyqtgraph as pg
 from qtpy.QtCore import QSize
 from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
-
-from .train_progress import RENDER_S
 
 #: Time constant of the smoothed training curve, as a fraction of the steps drawn so far: the curve
 #: keeps the same look at any zoom level and follows the raw loss within a few percent of the x-range.
@@ -17,9 +13,6 @@ SMOOTHING = 0.02
 #: Least height of the plot (px). It is also the height it asks for: in a crowded dock the form
 #: keeps its rows and the plot takes only the room that is left over.
 PLOT_MIN_HEIGHT = 140
-#: Redraw at most this often (seconds): the progress bar's period, so both repaint together (see
-#: :data:`napari_n2v._qt.train_progress.RENDER_S`).
-REDRAW_S = RENDER_S
 
 
 class _CompactPlot(pg.PlotWidget):
@@ -32,12 +25,15 @@ class _CompactPlot(pg.PlotWidget):
 class LossPlot(QWidget):
     """Training loss (raw steps, faint, and smoothed) and validation loss against the step.
 
-    Feed it with :meth:`add_train` / :meth:`add_val`; :meth:`clear` starts a new run.
+    Feed it with :meth:`add_train` / :meth:`add_val` and draw what it holds with :meth:`redraw` (the
+    Train widget does, together with the progress bar, at most once a second: see
+    :data:`napari_n2v._qt.train_progress.RENDER_S`); :meth:`clear` starts a new run.
     The *log scale* check box toggles a logarithmic loss axis.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.draws = 0  # how often the curves were drawn (tests check the widget's render clock)
         self.plot = _CompactPlot(background=None)
         self.plot.setMinimumHeight(PLOT_MIN_HEIGHT)
         self.plot.setLabel("bottom", "step")
@@ -78,7 +74,6 @@ class LossPlot(QWidget):
         self._val_steps: list[int] = []
         self._val_loss: list[float] = []
         self._offset = 0
-        self._last_draw = 0.0
         self.summary.setText("")
         self.redraw()
 
@@ -110,7 +105,6 @@ class LossPlot(QWidget):
         self._ema_sum = decay * self._ema_sum + (1 - decay) * float(loss)
         self._ema_weight = decay * self._ema_weight + (1 - decay)
         self._ema.append(self._ema_sum / self._ema_weight)
-        self._maybe_redraw()
 
     def add_val(self, step: int, loss: float) -> None:
         """Add the validation loss measured at ``step``."""
@@ -118,16 +112,10 @@ class LossPlot(QWidget):
             return
         self._val_steps.append(step + self._offset)
         self._val_loss.append(float(loss))
-        self.redraw()
-
-    def _maybe_redraw(self) -> None:
-        now = time.monotonic()
-        if now - self._last_draw >= REDRAW_S:
-            self.redraw()
 
     def redraw(self) -> None:
         """Draw all points now."""
-        self._last_draw = time.monotonic()
+        self.draws += 1
         self._raw.setData(self._steps, self._train)
         self._smooth.setData(self._steps, self._ema)
         self._val.setData(self._val_steps, self._val_loss)

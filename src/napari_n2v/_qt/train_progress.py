@@ -1,6 +1,6 @@
 """The Train widget's progress bar and status line: steps (or time, for a time budget), ETA, patches/s.
 
-Training can report dozens of steps a second; a progress display needs a few. :meth:`TrainProgress.show_step` keeps
+Training can report dozens of steps a second; a progress display needs one. :meth:`TrainProgress.show_step` keeps
 the newest event and renders it at most every :data:`RENDER_S` (and :meth:`flush` at the end), so the
 main thread stays free and the training thread keeps its pace.
 """
@@ -18,12 +18,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from napari_n2v.core.config import TrainConfig
     from napari_n2v.core.events import TrainEvent
 
-#: Seconds between two renders of the bar and the status line (4 Hz). The loss plot uses the same
-#: period, so both repaint in the same event-loop pass: each repaint of the window re-composites
-#: napari's OpenGL canvas too, which on a software renderer (VMs, remote desktops, CI's Xvfb) takes CPU
-#: from training; at 10 Hz the widget trained at 0.63-0.75 of the headless rate on 2 cores
-#: (benchmarks/widget_overhead.py, docs/benchmarks.md).
-RENDER_S = 0.25
+#: Seconds between two renders of the bar and the status line (1 Hz); the Train widget redraws the
+#: loss plot in the same event-loop pass. Any repaint of napari's window re-composites its OpenGL
+#: canvas, which a software renderer (VMs, remote desktops, CI's Xvfb) does on the CPU: ~10 ms per
+#: repaint before anything is drawn, ~29 ms with bar, status and plot. On 2 cores the widget trained
+#: at 0.78 of the headless rate rendering at 4 Hz and 0.9 at 1 Hz (benchmarks/widget_overhead.py,
+#: docs/benchmarks.md); a loss curve and an ETA need no more than once a second.
+RENDER_S = 1.0
 
 
 class TrainProgress(QWidget):
@@ -55,11 +56,14 @@ class TrainProgress(QWidget):
         self._last, self._shown_at, self._held = None, 0.0, False
         self.status.setText("Starting…")
 
-    def show_step(self, ev: TrainEvent) -> None:
-        """Keep ``ev``; render it when the last render is :data:`RENDER_S` old."""
+    def show_step(self, ev: TrainEvent) -> bool:
+        """Keep ``ev``; render it when the last render is :data:`RENDER_S` old. Returns whether it
+        rendered now (the caller repaints what goes with it in the same pass)."""
         self._last = ev
         if time.monotonic() - self._shown_at >= RENDER_S:
             self.flush()
+            return True
+        return False
 
     def hold_status(self, text: str) -> None:
         """Show ``text`` in the status line and keep it there until the next :meth:`start`."""

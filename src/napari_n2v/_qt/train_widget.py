@@ -144,10 +144,11 @@ class TrainWidget(DockWidget):
         self._update_buttons()
 
     def _on_step(self, ev: Any) -> None:
-        self.progress_view.show_step(ev)  # rendered at <= 4 Hz
-        self.loss_plot.add_train(ev.step, ev.train_loss)  # redrawn with it
+        self.loss_plot.add_train(ev.step, ev.train_loss)
         if ev.val_loss is not None:
             self.loss_plot.add_val(ev.step, ev.val_loss)
+        if self.progress_view.show_step(ev):  # at most once a second (RENDER_S) ...
+            self.loss_plot.redraw()  # ... and the plot in the same pass: one repaint of the window
 
     def _on_info(self, message: str) -> None:
         show_info(message)
