@@ -238,3 +238,18 @@ def test_bf16_3d_gradients_of_allowed_patches_are_finite_and_repeatable(patch):
     scale = float(runs[0].abs().max())
     assert all(torch.isfinite(r).all() for r in runs)
     assert max(float((r - runs[0]).abs().max()) for r in runs) <= 1e-3 * scale
+
+
+def test_the_start_line_names_the_precision_the_run_trains_in():
+    rng = np.random.default_rng(0)
+    img = (blobs((16, 32, 32), seed=3) * 100 + rng.normal(0, 5, (16, 32, 32))).astype(np.float32)
+    faulty = {**TINY_3D, "patch_size": (8, 16, 16), "steps": 1}  # depth 2: a 2-plane level
+    events: list = []
+    drain(Trainer(img, TrainConfig(precision="bf16", **faulty)).run(), events.append)
+    infos = _infos(events)
+    start = next(i for i, m in enumerate(infos) if m.startswith("training on "))
+    assert infos[start].startswith("training on CPU, batch")  # not "CPU (bf16)": it runs in fp32
+    assert any("trains in fp32" in m for m in infos[start + 1 :])  # and the notice says why
+    events.clear()
+    drain(Trainer(img, TrainConfig(precision="bf16", **TINY_3D)).run(), events.append)
+    assert any(m.startswith("training on CPU (bf16), batch") for m in _infos(events))

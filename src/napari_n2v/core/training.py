@@ -138,13 +138,14 @@ class Trainer:
             yield InfoEvent(msg)
         if rk.active:
             yield InfoEvent(rk.describe(self.batch_size, cfg.learning_rate))
+        net = copy.deepcopy(self._base.network) if self._base else build_unet(cfg, d.channels)
+        runner = StepRunner.for_config(net, d, cfg, dev, self.batch_size)
+        precision = cfg.precision if runner.dtype is not None else "fp32"  # the runner may route
         yield InfoEvent(
-            f"training on {describe_device(dev, cfg.precision, cfg.n_spatial)}, batch "
+            f"training on {describe_device(dev, precision, cfg.n_spatial)}, batch "
             f"{self.batch_size}{batch_note(self.batch_size, dev, cfg)}, patch {d.patch}, "
             f"{d.n_masked} masked pixels per patch"
         )
-        net = copy.deepcopy(self._base.network) if self._base else build_unet(cfg, d.channels)
-        runner = StepRunner.for_config(net, d, cfg, dev, self.batch_size)
         self._net = runner.net
         runner.train_net = rk.wrap(runner.net, dev)  # DDP under torchrun: gradients all-reduced
         sampler = make_sampler(d, cfg, dev, np.random.default_rng(rk.rank_seed(seed)))
