@@ -411,3 +411,19 @@ def test_layer_picker_is_the_shared_one(widget) -> None:
     from napari_n2v._qt.layer_combo import LayerCombo
 
     assert isinstance(widget.form.layer_combo, LayerCombo)
+
+
+def test_tile_boxes_start_at_auto_and_leave_the_tile_to_the_engine(widget) -> None:
+    form = widget.form
+    form.model_combo.setCurrentText("tiny 2D")
+    model = widget.selected_model()
+    assert form.tile_spin.text() == "auto" and "on a GPU" in form.tile_spin.toolTip()
+    assert form.config(model).tile_shape is None  # the engine plans it (bigger on a free GPU)
+    form.tile_spin.setValue(128)
+    assert form.config(model).tile_shape == (128, 128)
+    form.model_combo.setCurrentText("tiny 3D")
+    model = widget.selected_model()
+    assert form.tile_spin.value() == form.tile_spin.minimum()  # back to auto for another model
+    assert form.tile_z_spin.text() == "auto" and form.config(model).tile_shape is None
+    form.tile_z_spin.setValue(16)  # one box set: the other takes the default
+    assert form.config(model).tile_shape == (16, 256, 256)

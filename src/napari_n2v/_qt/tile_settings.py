@@ -23,7 +23,8 @@ class TileSettings(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.tile_spin = field_spin(PredictConfig, "tile_shape", default_tile(None)[-1])
+        # "auto" leaves the tile to the engine: the default on a CPU, larger on a GPU with free memory
+        self.tile_spin = field_spin(PredictConfig, "tile_shape", None)
         self.tile_z_spin = field_spin(PredictConfig, "tile_shape", None, auto="–")
         self.overlap_spin = field_spin(PredictConfig, "overlap", None)
         self.batch_spin = field_spin(PredictConfig, "batch_size", None)
@@ -58,10 +59,10 @@ class TileSettings(QWidget):
                 label.setVisible(layer_mode)
 
     def show_model(self, model: N2VModel) -> None:
-        """Tile and overlap from ``model`` (its default tile; its receptive field)."""
-        tile = default_tile(model)
-        self.tile_spin.setValue(tile[-1])
-        self.tile_z_spin.setValue(tile[0] if model.is_3d else 0)
+        """Tile back to "auto" (the engine's choice), overlap from ``model`` (its receptive field)."""
+        for box in (self.tile_spin, self.tile_z_spin):
+            box.setValue(box.minimum())
+        self.tile_z_spin.setSpecialValueText("auto" if model.is_3d else "–")
         halo = tuple(model.halo)
         self.overlap_spin.setValue(max(halo) if halo else self.overlap_spin.minimum())
         tip = field_tooltip(PredictConfig, "overlap").rstrip(".")
@@ -71,15 +72,19 @@ class TileSettings(QWidget):
     def config(self, model: N2VModel, cls: type[PredictConfig] = PredictConfig) -> PredictConfig:
         """A frozen ``cls`` (PredictConfig) from the controls for ``model`` (raises N2VError).
 
-        A box at "auto" leaves the value to the engine (the default tile; the model's receptive field
-        as overlap; the device's batch)."""
+        A box at "auto" leaves the value to the engine (the tile: the default on a CPU, the largest
+        that fits on a GPU; the model's receptive field as overlap; the device's batch). One tile box
+        set and the other at "auto": the other takes the default."""
         n_sp = 3 if model.is_3d else 2
         default = default_tile(model)
-        yx = spin_value(self.tile_spin) or default[-1]
-        z = spin_value(self.tile_z_spin) or default[0]
+        yx, z = spin_value(self.tile_spin), spin_value(self.tile_z_spin)
+        tile: tuple[int, ...] | None = None
+        if yx is not None or (z is not None and n_sp == 3):
+            yx, z = yx or default[-1], z or default[0]
+            tile = (yx, yx) if n_sp == 2 else (z, yx, yx)
         overlap = spin_value(self.overlap_spin)
         return cls(
-            tile_shape=(yx, yx) if n_sp == 2 else (z, yx, yx),
+            tile_shape=tile,
             overlap=None if overlap is None else (overlap,) * n_sp,
             batch_size=spin_value(self.batch_spin),
             tta=bool(self.tta.value),

@@ -242,16 +242,18 @@ class PredictConfig:
     """How to run a trained model over an image.
 
     ``tile_shape``/``overlap`` are spatial (``(Y, X)`` or ``(Z, Y, X)``; one number means the same on
-    every spatial axis). ``tile_shape`` is the largest
-    tile: each axis is covered by as few, evenly sized tiles as fit under it (None: 1024×1024 in 2D,
-    32×256×256 in 3D). ``overlap`` is the context discarded at each tile side; None takes the model's
-    receptive field, so a tiled result equals an untiled one.
+    every spatial axis). ``tile_shape`` is the largest tile: each axis is covered by as few, evenly
+    sized tiles as fit under it (None: 512×512 in 2D, 32×256×256 in 3D on a CPU; on a GPU the largest
+    that fits its free memory, see :func:`napari_n2v.core.memory_plan.predict_plan`). ``overlap`` is
+    the context discarded at each tile side; None takes the model's receptive field, so a tiled
+    result equals an untiled one.
     """
 
     tile_shape: tuple[int, ...] | None = _f(
         None,
         "Tile",
-        "largest tile; one number for every axis or one per axis; default 512x512, 3D 32x256x256",
+        "largest tile; one number for every axis or one per axis; default 512x512, 3D 32x256x256 "
+        "(on a GPU: as large as its free memory allows)",
         lo=1,
         hi=8192,
         step=32,
