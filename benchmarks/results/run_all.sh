@@ -13,8 +13,9 @@ cd "$(dirname "$0")/../.."
 .venv/bin/python benchmarks/sweep_3d.py --budget 90 --seed 2 --factors none --combo filters=32 --combo masked=1 --combo batch=2 --combo patch=16x32x32 --combo masked=1,batch=2 > benchmarks/results/sweep_3d.log 2> benchmarks/results/sweep_3d.err
 .venv/bin/python benchmarks/time_to_quality.py > benchmarks/results/time_to_quality.log 2> benchmarks/results/time_to_quality.err
 .venv/bin/python benchmarks/speed.py --reps 2 --parts 3d --train-steps-3d 10 --save speed_3d_bf16 > benchmarks/results/speed_3d_bf16.log 2>&1
-xvfb-run -a .venv/bin/python benchmarks/widget_overhead.py --steps 150 --threads 2 | tail -1 > benchmarks/results/widget_overhead.json
-xvfb-run -a .venv/bin/python benchmarks/widget_overhead.py --steps 150 --threads 1 | tail -1 > benchmarks/results/widget_overhead_1thread.json
 .venv/bin/python benchmarks/bf16_3d_check.py --conv-scan > benchmarks/results/bf16_conv_scan.txt
-xvfb-run -a .venv/bin/python benchmarks/widget_overhead.py --steps 150 --threads 2 | tail -1 > benchmarks/results/widget_overhead_repeat.json
+# widget vs headless (second session of issue 13): fresh processes, alternating, ratio of medians
+xvfb-run -a .venv/bin/python benchmarks/widget_overhead.py --threads 2 --rounds 3 --steps 150 | tail -1 > benchmarks/results/widget_overhead_150.json
+xvfb-run -a .venv/bin/python benchmarks/widget_overhead.py --threads 2 --rounds 2 | tail -1 > benchmarks/results/widget_overhead.json
+xvfb-run -a .venv/bin/python benchmarks/widget_overhead.py --threads 2 --rounds 2 | tail -1 > benchmarks/results/widget_overhead_repeat.json
 .venv/bin/python benchmarks/report.py
