@@ -21,8 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
 PREVIEW_DEPTH = 8
 #: After a preview that took t seconds (request to answer), the next waits at least this many t: a
 #: preview then costs training at most ~1/PREVIEW_SPACING of its time in the prediction itself (a
-#: 512 × 512 preview: ~0.2 s on 2 cores, so one every ~8 s). Showing it costs about as much again on
-#: the main thread and in the canvas, which the delay does not see; hence 40, not 20.
+#: 512 × 512 preview: ~0.2 s on 2 cores, so at most one every ~8 s). Showing it costs about as much
+#: again on the main thread and in the canvas, which the delay does not see; hence 40, not 20.
 PREVIEW_SPACING = 40.0
 #: ... but never more than this many seconds (a slow 3D step must not starve the preview).
 PREVIEW_MAX_WAIT_S = 30.0
