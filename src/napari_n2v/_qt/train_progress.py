@@ -21,9 +21,9 @@ if TYPE_CHECKING:  # pragma: no cover
 #: Seconds between two renders of the bar and the status line (1 Hz); the Train widget redraws the
 #: loss plot in the same event-loop pass. Any repaint of napari's window re-composites its OpenGL
 #: canvas, which a software renderer (VMs, remote desktops, CI's Xvfb) does on the CPU: ~10 ms per
-#: repaint before anything is drawn, ~29 ms with bar, status and plot. On 2 cores the widget trained
-#: at 0.78 of the headless rate rendering at 4 Hz and 0.9 at 1 Hz (benchmarks/widget_overhead.py,
-#: docs/benchmarks.md); a loss curve and an ETA need no more than once a second.
+#: repaint before anything is drawn, ~25 ms with bar, status and plot. On 2 cores the widget trained
+#: at 0.78 of the headless rate rendering at 4 Hz, and at 0.94 at 1 Hz on the default 1000-step run
+#: (benchmarks/widget_overhead.py, docs/benchmarks.md); a loss curve and an ETA need no more.
 RENDER_S = 1.0
 
 
