@@ -43,6 +43,15 @@ def noisy_image(size: int = 512, seed: int = 0) -> np.ndarray:
     return (clean + rng.normal(0, 25, clean.shape)).astype(np.float32)
 
 
+def noisy_stack(seed: int = 0) -> np.ndarray:
+    """The synthetic 32 × 128 × 128 stack of blurred points (benchmarks/common.py) plus noise σ = 25."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from common import synthetic_3d
+
+    clean = synthetic_3d()
+    return (clean + np.random.default_rng(seed).normal(0, 25, clean.shape)).astype(np.float32)
+
+
 def _rate(events: list[Any], batch: int) -> dict[str, float]:
     last = events[-1]
     return {
@@ -131,9 +140,10 @@ def _one(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    image = noisy_image(args.size)
+    image = noisy_image(args.size) if args.dims == 2 else noisy_stack()
     if args.one == "headless":
-        return headless(image, n2v.TrainConfig(axes="YX", steps=args.steps, seed=0))
+        axes = "YX" if args.dims == 2 else "ZYX"  # what the widget picks for a 2D / 3D layer
+        return headless(image, n2v.TrainConfig(axes=axes, steps=args.steps, seed=0))
     return in_widget(
         image,
         args.steps,
@@ -146,7 +156,7 @@ def _one(args: argparse.Namespace) -> dict[str, Any]:
 
 def _spawn(args: argparse.Namespace, kind: str) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--one", kind, "--steps", str(args.steps)]
-    cmd += ["--size", str(args.size)]
+    cmd += ["--size", str(args.size), "--dims", str(args.dims)]
     cmd += ["--threads", str(args.threads)] if args.threads else []
     cmd += ["--render-s", str(args.render_s)] if args.render_s is not None else []
     cmd += ["--no-preview"] * args.no_preview + ["--no-plot"] * args.no_plot
@@ -161,7 +171,10 @@ def main() -> None:
     ap.add_argument(
         "--steps", type=int, default=None, help="steps per run (default: the widget's default)"
     )
-    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--size", type=int, default=512, help="2D image size")
+    ap.add_argument(
+        "--dims", type=int, choices=[2, 3], default=2, help="3: a 32×128×128 stack, trained in 3D"
+    )
     ap.add_argument("--rounds", type=int, default=3, help="headless/widget pairs (default 3)")
     ap.add_argument(
         "--threads", type=int, default=None, help="torch threads for both (default: torch's)"
@@ -194,7 +207,7 @@ def main() -> None:
     median = {k: statistics.median(v) for k, v in rates.items()}
     result = {
         "benchmark": "widget_overhead",
-        "image": [args.size, args.size],
+        "image": [args.size, args.size] if args.dims == 2 else [32, 128, 128],
         "steps": args.steps,
         "rounds": args.rounds,
         "torch_threads": args.threads or "torch default",

@@ -18,4 +18,5 @@ cd "$(dirname "$0")/../.."
 xvfb-run -a .venv/bin/python benchmarks/widget_overhead.py --threads 2 --rounds 3 --steps 150 | tail -1 > benchmarks/results/widget_overhead_150.json
 xvfb-run -a .venv/bin/python benchmarks/widget_overhead.py --threads 2 --rounds 2 | tail -1 > benchmarks/results/widget_overhead.json
 xvfb-run -a .venv/bin/python benchmarks/widget_overhead.py --threads 2 --rounds 2 | tail -1 > benchmarks/results/widget_overhead_repeat.json
+xvfb-run -a .venv/bin/python benchmarks/widget_overhead.py --dims 3 --steps 300 --threads 2 --rounds 2 | tail -1 > benchmarks/results/widget_overhead_3d.json
 .venv/bin/python benchmarks/report.py
