@@ -64,9 +64,8 @@ def run_one(
         device=device,
         seed=0,
     )
-    cfg = TrainConfig(
-        **common
-    )  # the defaults (3D on a CPU: the 16-filter U-Net, bf16 where native)
+    # the defaults (3D on a CPU: the 16-filter U-Net, bf16 where native)
+    cfg = TrainConfig(**common)
     print(
         f"[{kind}] noisy nuclei {noisy.shape}, PSNR {psnr(noisy, clean):.2f} dB; training "
         + (f"{steps} steps" if steps else f"for {budget:.0f} s")
