@@ -24,7 +24,7 @@ from qtpy.QtWidgets import QApplication
 from napari_n2v._qt.predict_widget import PredictWidget
 from napari_n2v._sample_data import noisy_nuclei_3d
 from napari_n2v.core.config import TrainConfig
-from napari_n2v.core.training import train
+from napari_n2v.core.train.trainer import train
 from napari_n2v.run_models.registry import get_registry
 
 OUT = Path(__file__).resolve().parents[1] / "images"

@@ -21,33 +21,34 @@ _LAZY = {
     "TrainConfig": "napari_n2v.core.config",
     "PredictConfig": "napari_n2v.core.config",
     "N2VError": "napari_n2v.core.errors",
-    "N2VModel": "napari_n2v.core.n2v_model",
-    "Trainer": "napari_n2v.core.training",
-    "TrainEvent": "napari_n2v.core.training",
-    "PreviewEvent": "napari_n2v.core.training",
-    "InfoEvent": "napari_n2v.core.training",
-    "PredictEvent": "napari_n2v.core.prediction",
-    "train": "napari_n2v.core.training",
-    "predict": "napari_n2v.core.prediction",
-    "predict_iter": "napari_n2v.core.prediction",
-    "load_model": "napari_n2v.core.model_io",
+    "N2VModel": "napari_n2v.core.model.n2v_model",
+    "Trainer": "napari_n2v.core.train.trainer",
+    "TrainEvent": "napari_n2v.core.events",
+    "PreviewEvent": "napari_n2v.core.events",
+    "InfoEvent": "napari_n2v.core.events",
+    "PredictEvent": "napari_n2v.core.predict.prediction",
+    "train": "napari_n2v.core.train.trainer",
+    "predict": "napari_n2v.core.predict.prediction",
+    "predict_iter": "napari_n2v.core.predict.prediction",
+    "load_model": "napari_n2v.core.model.model_io",
     "load_sample": "napari_n2v._sample_data",
     "psnr": "napari_n2v.core.metrics",
-    "export_bioimageio": "napari_n2v.core.bioimageio",
+    "export_bioimageio": "napari_n2v.core.zoo.api",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
 
 if TYPE_CHECKING:  # pragma: no cover
     from napari_n2v._sample_data import load_sample
-    from napari_n2v.core.bioimageio import export_bioimageio
     from napari_n2v.core.config import PredictConfig, TrainConfig
     from napari_n2v.core.errors import N2VError
+    from napari_n2v.core.events import InfoEvent, PreviewEvent, TrainEvent
     from napari_n2v.core.metrics import psnr
-    from napari_n2v.core.model_io import load_model
-    from napari_n2v.core.n2v_model import N2VModel
-    from napari_n2v.core.prediction import PredictEvent, predict, predict_iter
-    from napari_n2v.core.training import InfoEvent, PreviewEvent, Trainer, TrainEvent, train
+    from napari_n2v.core.model.model_io import load_model
+    from napari_n2v.core.model.n2v_model import N2VModel
+    from napari_n2v.core.predict.prediction import PredictEvent, predict, predict_iter
+    from napari_n2v.core.train.trainer import Trainer, train
+    from napari_n2v.core.zoo.api import export_bioimageio
 
 
 def __dir__() -> list[str]:

@@ -2,7 +2,7 @@
 
 import sys
 
-from napari_n2v.cli import main
+from napari_n2v.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

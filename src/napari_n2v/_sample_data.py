@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .core.errors import N2VError
+from napari_n2v.core.errors import N2VError
 
 #: Gaussian noise sigma, as a fraction of the clean image's 1–99 percentile range.
 NOISE_FRACTION = 0.15

@@ -44,9 +44,9 @@ def run_one(
 
     from napari_n2v._sample_data import load_sample
     from napari_n2v.core.config import MAX_STEPS, TrainConfig
-    from napari_n2v.core.prediction import predict
+    from napari_n2v.core.predict.prediction import predict
     from napari_n2v.core.progress import drain
-    from napari_n2v.core.training import InfoEvent, Trainer, TrainEvent
+    from napari_n2v.core.train.trainer import InfoEvent, Trainer, TrainEvent
 
     noisy, clean = load_sample(kind, seed=0)
     axes = "ZYX" if kind == "3d" else "YX"

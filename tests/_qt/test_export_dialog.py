@@ -7,9 +7,9 @@ import pytest
 
 from napari_n2v._qt import export_dialog as dialog_module
 from napari_n2v._qt.export_dialog import ExportDialog
-from napari_n2v.core.bioimageio import load_package
 from napari_n2v.core.config import PredictConfig, TrainConfig
-from napari_n2v.core.training import train
+from napari_n2v.core.train.trainer import train
+from napari_n2v.core.zoo.api import load_package
 
 
 @pytest.fixture(scope="module")

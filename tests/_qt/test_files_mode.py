@@ -15,7 +15,7 @@ TIMEOUT = 60_000
 
 @pytest.fixture(scope="module")
 def model():
-    from napari_n2v.core.training import train
+    from napari_n2v.core.train.trainer import train
 
     cfg = TrainConfig(axes="YX", steps=3, batch_size=2, patch_size=(16, 16), val_patches=2,
                       steps_per_epoch=3, n_filters=8, seed=0)  # fmt: skip

@@ -11,7 +11,7 @@ from napari_n2v._qt.predict_layers import result_name
 from napari_n2v._qt.predict_widget import PredictWidget
 from napari_n2v.core.config import PredictConfig, TrainConfig
 from napari_n2v.core.errors import N2VError, TrustRequired
-from napari_n2v.core.prediction import predict
+from napari_n2v.core.predict.prediction import predict
 from napari_n2v.run_models.predict_axes import check_axes, infer_axes
 from napari_n2v.run_models.predict_job import PERCENTILES
 from napari_n2v.run_models.registry import get_registry
@@ -20,7 +20,7 @@ TIMEOUT = 60_000
 
 
 def _train(img: np.ndarray, axes: str, patch: tuple[int, ...]) -> object:
-    from napari_n2v.core.training import train
+    from napari_n2v.core.train.trainer import train
 
     cfg = TrainConfig(
         axes=axes, steps=3, batch_size=2, patch_size=patch, val_patches=2, steps_per_epoch=3,
@@ -161,7 +161,7 @@ def slow_engine(monkeypatch):
     """Make each progress event take 50 ms, so Cancel lands mid-way deterministically."""
     import time
 
-    from napari_n2v.core import prediction
+    from napari_n2v.core.predict import prediction
 
     real = prediction.predict_iter
 
@@ -295,7 +295,7 @@ def test_result_layer_does_not_become_the_input(qtbot, widget, images) -> None:
 def test_runtime_error_in_the_worker_is_reported(qtbot, widget, images, monkeypatch) -> None:
     from napari.utils.notifications import notification_manager
 
-    from napari_n2v.core import prediction
+    from napari_n2v.core.predict import prediction
 
     def boom(*args, **kwargs):
         yield from ()
@@ -377,7 +377,7 @@ def test_torchscript_package_asks_for_trust(widget, models, tmp_path, monkeypatc
     from napari.utils.notifications import notification_manager
     from qtpy.QtWidgets import QMessageBox
 
-    from napari_n2v.core import model_io
+    from napari_n2v.core.model import model_io
 
     calls: list[bool] = []
 

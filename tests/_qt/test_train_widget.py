@@ -9,7 +9,7 @@ from qtpy.QtWidgets import QMessageBox
 
 from napari_n2v._qt import train_widget as tw_module
 from napari_n2v._qt import worker as worker_module
-from napari_n2v._qt.preview import preview_name
+from napari_n2v._qt.layer_kinds import preview_name
 from napari_n2v._qt.train_widget import TrainWidget
 from napari_n2v.run_models.registry import get_registry
 
@@ -248,7 +248,7 @@ def test_layer_picker_follows_the_viewer(make_widget, noisy):
 
 
 def test_errors_are_notified_and_widget_resets(make_widget, qtbot, noisy, monkeypatch):
-    from napari_n2v.core.training import Trainer
+    from napari_n2v.core.train.trainer import Trainer
 
     def boom(self):
         yield from ()

@@ -11,13 +11,14 @@ import pytest
 import torch
 import zarr
 
-from napari_n2v.batch import FileEvent, TileEvent, plan_jobs, predict_files
-from napari_n2v.cli import main
+from napari_n2v.batch.jobs import FileEvent, TileEvent, plan_jobs
+from napari_n2v.batch.run import predict_files
+from napari_n2v.cli.main import main
 from napari_n2v.core.config import PredictConfig, TrainConfig
-from napari_n2v.core.image_io import read_image, write_image
-from napari_n2v.core.model import build_unet
-from napari_n2v.core.n2v_model import N2VModel
-from napari_n2v.core.prediction import predict
+from napari_n2v.core.io.image_io import read_image, write_image
+from napari_n2v.core.model.n2v_model import N2VModel
+from napari_n2v.core.model.unet import build_unet
+from napari_n2v.core.predict.prediction import predict
 from napari_n2v.core.progress import drain
 
 pytestmark = pytest.mark.filterwarnings(
@@ -76,7 +77,7 @@ def test_folder_and_glob_skip_overwrite(folder, model2d, tmp_path, capsys):
 
 
 def read_model(path):
-    from napari_n2v.core.model_io import load_model
+    from napari_n2v.core.model.model_io import load_model
 
     return load_model(path, device="cpu")
 

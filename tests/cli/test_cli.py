@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from napari_n2v.cli import main
+from napari_n2v.cli.main import main
 
 from ..conftest import blobs
 
@@ -87,6 +87,6 @@ def test_bad_model_file_and_missing_image(image_tif, tmp_path, capsys):
 
 def test_console_script_help():
     res = subprocess.run(
-        [sys.executable, "-m", "napari_n2v.cli", "--help"], capture_output=True, text=True
+        [sys.executable, "-m", "napari_n2v.cli.main", "--help"], capture_output=True, text=True
     )
     assert res.returncode == 0 and "train" in res.stdout and "demo" in res.stdout

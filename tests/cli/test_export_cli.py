@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from napari_n2v.cli import main
+from napari_n2v.cli.main import main
 
 from ..conftest import blobs
 

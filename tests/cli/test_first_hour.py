@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import tifffile
 
-from napari_n2v.cli import main
-from napari_n2v.core.model_io import load_model
+from napari_n2v.cli.main import main
+from napari_n2v.core.model.model_io import load_model
 
 from ..conftest import blobs
 
@@ -119,7 +119,7 @@ def test_zarr_output_keeps_axes_and_reads_back(stack3d, tmp_path):
     assert main(["train", str(stack3d), "--axes", "ZYX", "--out", str(model), *FAST]) == 0
     zout = tmp_path / "den.zarr"
     assert main(["predict", str(model), str(stack3d), "--out", str(zout)]) == 0
-    from napari_n2v.core.image_io import read_image
+    from napari_n2v.core.io.image_io import read_image
 
     back = read_image(zout)
     assert back.axes == "ZYX" and back.axes_from == "file"
@@ -140,7 +140,7 @@ def test_help_documents_every_option(capsys):
 
 def test_ctrl_c_saves_the_best_model_then_exits_130(stack3d, tmp_path):
     model = tmp_path / "m.n2v.safetensors"
-    argv = [sys.executable, "-m", "napari_n2v.cli", "train", str(stack3d), "--axes", "ZYX"]
+    argv = [sys.executable, "-m", "napari_n2v.cli.main", "train", str(stack3d), "--axes", "ZYX"]
     argv += ["--out", str(model), "--steps", "100000", "--patch", "16", "--batch", "2"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)

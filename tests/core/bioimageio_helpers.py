@@ -17,8 +17,8 @@ import numpy as np
 import yaml
 
 from napari_n2v.core.config import PredictConfig, TrainConfig
-from napari_n2v.core.n2v_model import N2VModel
-from napari_n2v.core.training import train
+from napari_n2v.core.model.n2v_model import N2VModel
+from napari_n2v.core.train.trainer import train
 
 from ..conftest import blobs
 
@@ -58,7 +58,7 @@ def tiny_model(kind: str) -> tuple[N2VModel, np.ndarray, str]:
 @functools.cache
 def exported(kind: str) -> tuple[N2VModel, np.ndarray, str, Path]:
     """(model, image, axes, package): trained and exported (offline) once per test session."""
-    from napari_n2v.core.bioimageio import export_bioimageio
+    from napari_n2v.core.zoo.api import export_bioimageio
 
     model, img, axes = tiny_model(kind)
     folder = Path(tempfile.mkdtemp(prefix="n2v-bmz-test-"))

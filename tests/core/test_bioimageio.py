@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import torch
 
-from napari_n2v.core import zoo_arch
-from napari_n2v.core.bioimageio import export_bioimageio, is_zoo_package, load_package
 from napari_n2v.core.config import TrainConfig
 from napari_n2v.core.errors import N2VError
-from napari_n2v.core.model import build_unet
+from napari_n2v.core.model.unet import build_unet
+from napari_n2v.core.zoo import arch as zoo_arch
+from napari_n2v.core.zoo.api import export_bioimageio, is_zoo_package, load_package
 
 from .bioimageio_helpers import FP32, member, npy, offline, rdf
 from .bioimageio_helpers import exported as export_once

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 import torch
 
-from napari_n2v.core.bioimageio import (
+from napari_n2v.core.config import TrainConfig
+from napari_n2v.core.errors import N2VError
+from napari_n2v.core.train.trainer import train
+from napari_n2v.core.zoo.api import (
     TorchScriptModel,
     is_zoo_package,
     load_package,
 )
-from napari_n2v.core.config import TrainConfig
-from napari_n2v.core.errors import N2VError
-from napari_n2v.core.training import train
 
 from .bioimageio_helpers import DATA, FP32, TINY, exported, member, npy, offline, rewrite
 

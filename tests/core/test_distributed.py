@@ -67,7 +67,7 @@ def test_torchrun_two_ranks_train_one_model(tmp_path):
     assert res.stdout.count("saved ") == 1  # rank 0 alone writes and says so
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tif", "b.tif", out.name]
 
-    from napari_n2v.core.model_io import load_model
+    from napari_n2v.core.model.model_io import load_model
 
     model = load_model(out, device="cpu")
     losses = [h["train_loss"] for h in model.history]
@@ -88,10 +88,10 @@ def _rank_main(rank: int, port: int, path: str, result: str) -> None:
         MASTER_PORT=str(port),
     )
     torch.set_num_threads(1)
-    from napari_n2v.core import distributed
     from napari_n2v.core.config import TrainConfig
     from napari_n2v.core.events import TrainEvent
-    from napari_n2v.core.training import Trainer
+    from napari_n2v.core.train import distributed
+    from napari_n2v.core.train.trainer import Trainer
 
     distributed.setup("cpu")
     data = np.load(path)
@@ -131,7 +131,7 @@ def test_stop_on_one_rank_ends_all(tmp_path):
 
 
 def test_single_process_ranks_are_noops():
-    from napari_n2v.core.distributed import Ranks, launched
+    from napari_n2v.core.train.distributed import Ranks, launched
 
     r = Ranks()
     assert not launched() and not r.active and r.is_main and r.world == 1

@@ -6,10 +6,10 @@ import torch
 
 from napari_n2v.core.config import TrainConfig
 from napari_n2v.core.device import default_n_filters, resolved_n_filters
-from napari_n2v.core.model import build_unet
-from napari_n2v.core.model_io import load_model
+from napari_n2v.core.model.model_io import load_model
+from napari_n2v.core.model.unet import build_unet
 from napari_n2v.core.progress import drain
-from napari_n2v.core.training import Trainer
+from napari_n2v.core.train.trainer import Trainer
 
 from ..conftest import blobs
 

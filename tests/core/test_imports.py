@@ -22,8 +22,8 @@ def test_package_import_is_light():
 
 def test_engine_never_imports_gui():
     code = (
-        "import napari_n2v.core.training, napari_n2v.core.prediction, napari_n2v.core.model_io, "
-        "napari_n2v.core.lazy_io, napari_n2v.cli, napari_n2v.demo, napari_n2v._sample_data\n"
+        "import napari_n2v.core.train.trainer, napari_n2v.core.predict.prediction, napari_n2v.core.model.model_io, "
+        "napari_n2v.core.io.lazy_io, napari_n2v.cli.main, napari_n2v.demo, napari_n2v._sample_data\n"
         "import napari_n2v as n; n.train; n.predict; n.load_model; n.TrainConfig"
     )
     assert not _loaded_after(code) & set(GUI)

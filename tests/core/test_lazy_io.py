@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import zarr
 
-from napari_n2v.core import lazy_io
 from napari_n2v.core.errors import N2VError
-from napari_n2v.core.image_io import read_image
+from napari_n2v.core.io import lazy_io
+from napari_n2v.core.io.image_io import read_image
 
 
 def test_is_lazy() -> None:

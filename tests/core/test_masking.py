@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from napari_n2v.core.masking import Masker, grid_shape, masked_mse, stratified_coords
-from napari_n2v.core.model import UNet
+from napari_n2v.core.model.unet import UNet
+from napari_n2v.core.train.masking import Masker, grid_shape, masked_mse, stratified_coords
 
 
 def _unique_batch(b, c, patch):

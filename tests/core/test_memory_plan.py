@@ -4,16 +4,16 @@ import numpy as np
 import pytest
 import torch
 
-from napari_n2v.core import memory_plan as mp
-from napari_n2v.core import prediction as pred_mod
-from napari_n2v.core import training as train_mod
 from napari_n2v.core.config import PredictConfig, TrainConfig
 from napari_n2v.core.events import InfoEvent
-from napari_n2v.core.model import build_unet
-from napari_n2v.core.n2v_model import N2VModel
-from napari_n2v.core.prediction import predict_iter
-from napari_n2v.core.tiling import DEFAULT_TILE_2D, DEFAULT_TILE_3D, balanced_tile
-from napari_n2v.core.training import Trainer
+from napari_n2v.core.model.n2v_model import N2VModel
+from napari_n2v.core.model.unet import build_unet
+from napari_n2v.core.predict import memory_plan as mp
+from napari_n2v.core.predict import prediction as pred_mod
+from napari_n2v.core.predict.prediction import predict_iter
+from napari_n2v.core.predict.tiling import DEFAULT_TILE_2D, DEFAULT_TILE_3D, balanced_tile
+from napari_n2v.core.train import trainer as train_mod
+from napari_n2v.core.train.trainer import Trainer
 
 GiB = 2**30
 CUDA, CPU = torch.device("cuda"), torch.device("cpu")

@@ -5,8 +5,8 @@ import pytest
 
 from napari_n2v.core.config import PredictConfig, TrainConfig
 from napari_n2v.core.errors import N2VError
-from napari_n2v.core.model_io import load_model, save_model
-from napari_n2v.core.training import train
+from napari_n2v.core.model.model_io import load_model, save_model
+from napari_n2v.core.train.trainer import train
 
 from ..conftest import blobs
 

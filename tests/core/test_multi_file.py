@@ -9,14 +9,14 @@ import pytest
 import tifffile
 import zarr
 
-from napari_n2v.core import tiff_map
 from napari_n2v.core.config import TrainConfig
 from napari_n2v.core.errors import N2VError
-from napari_n2v.core.file_list import expand_inputs, output_name
-from napari_n2v.core.image_io import read_image, write_image
+from napari_n2v.core.io import tiff_map
+from napari_n2v.core.io.file_list import expand_inputs, output_name
+from napari_n2v.core.io.image_io import read_image, write_image
 from napari_n2v.core.progress import drain
-from napari_n2v.core.sources import CanonicalView, stream_stats
-from napari_n2v.core.training import Trainer
+from napari_n2v.core.train.sources import CanonicalView, stream_stats
+from napari_n2v.core.train.trainer import Trainer
 
 from ..conftest import blobs, psnr
 
@@ -71,7 +71,7 @@ def test_streamed_stats_match_numpy(monkeypatch):
     np.testing.assert_allclose(mean, allpx.mean(1), rtol=1e-5)
     np.testing.assert_allclose(std, allpx.std(1), rtol=1e-4)
     # a budget smaller than the data: an even subsample, still close
-    monkeypatch.setattr("napari_n2v.core.sources.SLAB_BYTES", 2000)
+    monkeypatch.setattr("napari_n2v.core.train.sources.SLAB_BYTES", 2000)
     mean2, std2 = stream_stats(views, max_pixels=500)
     np.testing.assert_allclose(mean2, mean, rtol=0.02)
     np.testing.assert_allclose(std2, std, rtol=0.1)
@@ -124,3 +124,18 @@ def test_held_out_files_and_bad_files(tmp_path):
         drain(Trainer(imgs, cfg.replace(steps=20), image_names=names).run())
     with pytest.raises(N2VError, match="different numbers of channels"):
         Trainer([np.zeros((2, 32, 32)), np.zeros((3, 32, 32))], cfg.replace(axes="CYX"))
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_masked_pixel_limit_holds_for_one_image_and_for_many(many):
+    """The patch shrinks to the smallest image, and the masked-pixel limit follows it on both paths
+    (it used to be checked for one image only)."""
+    from napari_n2v.core.train.prepare import prepare_data
+
+    cfg = TrainConfig(axes="YX", patch_size=(64, 64), masked_pixels=300)  # 300 <= 64*64/4
+    small = blobs((32, 32))  # the patch shrinks to 32x32: at most 256 masked pixels
+    images = [blobs((64, 64)), small] if many else small
+    with pytest.raises(N2VError, match="too many .* use at most 256"):
+        prepare_data(images, cfg)
+    ok = prepare_data(images, cfg.replace(masked_pixels=256))
+    assert ok.patch == (32, 32) and ok.n_masked == 256

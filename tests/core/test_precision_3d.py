@@ -8,8 +8,6 @@ import pytest
 import torch
 
 from napari_n2v.core import device as device_mod
-from napari_n2v.core import prediction as prediction_mod
-from napari_n2v.core import training as training_mod
 from napari_n2v.core.config import PredictConfig, TrainConfig
 from napari_n2v.core.device import (
     autocast_dtype,
@@ -18,11 +16,13 @@ from napari_n2v.core.device import (
     memory_format,
 )
 from napari_n2v.core.errors import N2VError
-from napari_n2v.core.model import build_unet
-from napari_n2v.core.prediction import predict
+from napari_n2v.core.model.unet import build_unet
+from napari_n2v.core.predict import prediction as prediction_mod
+from napari_n2v.core.predict.prediction import predict
 from napari_n2v.core.progress import drain
-from napari_n2v.core.step import MAX_SKIPPED_STEPS, StepRunner
-from napari_n2v.core.training import InfoEvent, Trainer, TrainEvent
+from napari_n2v.core.train import trainer as training_mod
+from napari_n2v.core.train.step import MAX_SKIPPED_STEPS, StepRunner
+from napari_n2v.core.train.trainer import InfoEvent, Trainer, TrainEvent
 
 from ..conftest import blobs
 from .test_prediction import _model

@@ -5,11 +5,11 @@ import zarr
 
 from napari_n2v.core.config import PredictConfig, TrainConfig
 from napari_n2v.core.errors import N2VError
-from napari_n2v.core.model import build_unet
-from napari_n2v.core.n2v_model import N2VModel
-from napari_n2v.core.prediction import predict, predict_iter
+from napari_n2v.core.model.n2v_model import N2VModel
+from napari_n2v.core.model.unet import build_unet
+from napari_n2v.core.predict.prediction import predict, predict_iter
+from napari_n2v.core.predict.tiling import tile_grid
 from napari_n2v.core.progress import drain
-from napari_n2v.core.tiling import tile_grid
 
 # Most tests here use deliberately tiny tiles to exercise stitching; the warning has its own test.
 pytestmark = pytest.mark.filterwarnings("ignore:tiles of")
@@ -133,7 +133,7 @@ def test_tta_runs_and_stays_close(rng):
 
 
 def test_default_tiles_are_few_and_even():
-    from napari_n2v.core.tiling import balanced_tile, tile_grid
+    from napari_n2v.core.predict.tiling import balanced_tile, tile_grid
 
     assert balanced_tile((1024, 1024), (1024, 1024), (32, 32), 4) == (1024, 1024)
     t = balanced_tile((2048, 600), (1024, 1024), (32, 32), 4)

@@ -3,9 +3,9 @@ import pytest
 
 from napari_n2v.core.config import PredictConfig, TrainConfig
 from napari_n2v.core.errors import N2VError
-from napari_n2v.core.prediction import predict
+from napari_n2v.core.predict.prediction import predict
 from napari_n2v.core.progress import drain as run_to_end
-from napari_n2v.core.training import InfoEvent, PreviewEvent, Trainer, TrainEvent, train
+from napari_n2v.core.train.trainer import InfoEvent, PreviewEvent, Trainer, TrainEvent, train
 
 from ..conftest import blobs, psnr
 
@@ -236,7 +236,7 @@ def test_thin_z_stacks_shrink_the_patch_and_say_so(z):
 
 
 def test_validation_split_never_overlaps():
-    from napari_n2v.core.data import split_regions
+    from napari_n2v.core.train.data import split_regions
 
     tr, va, msg = split_regions(10, (64, 64), (32, 32), 0.1)
     assert (tr.s0, tr.s1, va.s0, va.s1) == (0, 9, 9, 10) and msg is None
@@ -266,7 +266,7 @@ def test_separate_validation_image_and_struct():
 def test_device_sampler_cuts_the_same_patches(shape, patch):
     import torch
 
-    from napari_n2v.core.data import DevicePatchSampler, PatchSampler, Region
+    from napari_n2v.core.train.data import DevicePatchSampler, PatchSampler, Region
 
     data = np.random.default_rng(0).integers(0, 60000, shape).astype(np.uint16)
     region = Region(0, shape[0], tuple(slice(0, n) for n in shape[2:]))
@@ -294,7 +294,7 @@ def test_learning_rate_schedule_counts_steps_and_has_a_floor():
     """Frequent validation must not make the plateau schedule hasty, and the rate never reaches 0."""
     import torch
 
-    from napari_n2v.core.step import LR_PATIENCE_STEPS, MIN_LR_FACTOR, plateau_scheduler
+    from napari_n2v.core.train.step import LR_PATIENCE_STEPS, MIN_LR_FACTOR, plateau_scheduler
 
     opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=4e-4)
     sched = plateau_scheduler(opt, 4e-4, steps_per_epoch=5)

@@ -22,7 +22,7 @@ def _cfg(**kw) -> TrainConfig:
 
 @pytest.fixture(scope="module")
 def model():
-    from napari_n2v.core.training import train
+    from napari_n2v.core.train.trainer import train
 
     return train((np.random.default_rng(0).random((32, 32)) * 100).astype(np.float32), _cfg())
 

@@ -11,7 +11,7 @@ import pytest
 from napari_n2v.core.config import PredictConfig, TrainConfig
 from napari_n2v.core.errors import N2VError
 from napari_n2v.core.layout import guess_axes
-from napari_n2v.core.prediction import predict
+from napari_n2v.core.predict.prediction import predict
 from napari_n2v.run_models.jobs import format_eta
 from napari_n2v.run_models.predict_axes import infer_axes
 from napari_n2v.run_models.predict_run import PredictRun, needs_trust
@@ -90,7 +90,7 @@ def test_setup_error_is_one_message_and_nothing_runs(image) -> None:
 
 
 def test_runtime_error_is_one_message_and_the_run_ends(image, monkeypatch) -> None:
-    from napari_n2v.core.training import Trainer
+    from napari_n2v.core.train.trainer import Trainer
 
     def boom(self):
         yield from ()
@@ -118,7 +118,7 @@ def test_a_patch_larger_than_the_image_is_shrunk_with_the_engines_message(image)
 
 @pytest.fixture(scope="module")
 def model2d():
-    from napari_n2v.core.training import train
+    from napari_n2v.core.train.trainer import train
 
     img = (np.random.default_rng(1).random((32, 32)) * 100).astype(np.float32)
     return train(img, _cfg())
@@ -146,7 +146,7 @@ def test_predict_plans_with_the_engines_axes_guess_and_runs(model2d, tmp_path) -
 def test_predict_error_is_one_message_and_the_store_is_removed(
     model2d, tmp_path, monkeypatch
 ) -> None:
-    from napari_n2v.core import prediction
+    from napari_n2v.core.predict import prediction
 
     def boom(*a, **k):
         yield from ()

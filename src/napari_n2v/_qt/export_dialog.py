@@ -1,5 +1,5 @@
 """Export to BioImage Model Zoo…: a small dialog (name, description, authors, file) over
-:func:`napari_n2v.core.bioimageio.export_bioimageio`.
+:func:`napari_n2v.core.zoo.api.export_bioimageio`.
 
 The Train widget opens it with the trained model and its training layer's data as the sample (the
 engine crops it: the first sample, at most 256×256 or 32×128×128, read lazily for dask/zarr)::
@@ -31,7 +31,7 @@ from qtpy.QtWidgets import (
 from napari_n2v.core.errors import N2VError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from napari_n2v.core.n2v_model import N2VModel
+    from napari_n2v.core.model.n2v_model import N2VModel
     from napari_n2v.run_models.train_run import TrainRun
 
 
@@ -46,8 +46,8 @@ def run_export(
     sample_axes: str | None,
     overwrite: bool = False,
 ) -> Path:
-    """The export itself (no Qt): see :func:`napari_n2v.core.bioimageio.export_bioimageio`."""
-    from napari_n2v.core.bioimageio import export_bioimageio
+    """The export itself (no Qt): see :func:`napari_n2v.core.zoo.api.export_bioimageio`."""
+    from napari_n2v.core.zoo.api import export_bioimageio
 
     path = Path(path)
     if path.suffix.lower() != ".zip":
@@ -170,8 +170,10 @@ def export_to_zoo(
 def export_trained(parent: QWidget, run: TrainRun, viewer: Any) -> Path | None:
     """Export ``run``'s model with its training layer's full-resolution data and axes as the sample
     (the layer picked now when the training layer is gone); None if nothing was written."""
-    from . import export_dialog  # looked up at call time, so tests can replace export_to_zoo
-    from .layer_combo import full_array
+    from napari_n2v._qt import (
+        export_dialog,  # looked up at call time, so tests can replace export_to_zoo
+    )
+    from napari_n2v._qt.layer_kinds import full_array
 
     model = run.model
     if model is None:

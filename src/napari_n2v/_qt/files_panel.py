@@ -106,7 +106,7 @@ class FilesPanel(QWidget):
         self.log.clear()
 
     def log_file(self, ev: Any) -> None:
-        """One line for a finished file (a :class:`napari_n2v.batch.FileEvent`)."""
+        """One line for a finished file (a :class:`napari_n2v.batch.jobs.FileEvent`)."""
         why = f": {ev.message}" if ev.status == "failed" else ""
         took = f" ({ev.seconds:.1f} s)" if ev.status == "ok" else ""
         text = f"{MARKS.get(ev.status, '?')} {ev.job.src.name} {ev.status}{took}{why}"

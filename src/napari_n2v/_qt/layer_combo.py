@@ -3,23 +3,15 @@ being added, removed, moved or renamed and, optionally, the viewer's selection u
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from napari.layers import Image
 from qtpy.QtWidgets import QComboBox, QWidget
 
-from .preview import is_preview, preview_source
+from napari_n2v._qt.layer_kinds import is_preview, preview_source
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
-
-
-def full_array(layer: Any) -> Any:
-    """The layer's full-resolution array (level 0 of a multiscale layer; numpy, dask or zarr, not copied)."""
-    data = layer.data
-    if getattr(layer, "multiscale", False) or isinstance(data, list | tuple):
-        return data[0]
-    return data
 
 
 class LayerCombo(QComboBox):

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from napari_n2v.core import lazy_io
+from napari_n2v._qt.layer_kinds import full_array
+from napari_n2v._qt.predict_layers import result_kwargs, result_name, stream_target
 from napari_n2v.core.errors import N2VError
-
-from .layer_combo import full_array
-from .predict_layers import result_kwargs, result_name, stream_target
+from napari_n2v.core.io import lazy_io
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
 
+    from napari_n2v._qt.predict_form import PredictForm
     from napari_n2v.run_models.predict_job import PredictOutput
     from napari_n2v.run_models.predict_run import PredictRun
-
-    from .predict_form import PredictForm
 
 
 class LayerMode:

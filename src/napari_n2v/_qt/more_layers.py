@@ -8,7 +8,7 @@ from napari.layers import Image
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from .preview import is_preview
+from napari_n2v._qt.layer_kinds import is_preview
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari

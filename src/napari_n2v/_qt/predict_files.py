@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from napari_n2v._qt.worker import notify_error, start_worker
 from napari_n2v.run_models.files_run import FilesRun
-
-from .worker import notify_error, start_worker
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
 
-    from .files_panel import FilesPanel
-    from .predict_form import PredictForm
+    from napari_n2v._qt.files_panel import FilesPanel
+    from napari_n2v._qt.predict_form import PredictForm
 
 
 class FilesMode:
@@ -79,7 +78,7 @@ class FilesMode:
 
     def _open(self, path: Any) -> None:
         """Show a written result as a new layer (zarr lazily), with its axes and pixel size."""
-        from napari_n2v.core.image_io import read_image
+        from napari_n2v.core.io.image_io import read_image
 
         image = read_image(path, lazy=True)
         scale = [float((image.scale or {}).get(a, 1.0)) for a in image.axes if a != "C"]

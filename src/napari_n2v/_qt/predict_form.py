@@ -18,19 +18,18 @@ from qtpy.QtWidgets import (
 )
 from superqt import QCollapsible
 
+from napari_n2v._qt.dock_fit import VScrollArea
+from napari_n2v._qt.files_panel import FilesPanel
+from napari_n2v._qt.layer_combo import LayerCombo
+from napari_n2v._qt.predict_load import LoadButton
+from napari_n2v._qt.tile_settings import TileSettings
 from napari_n2v.core.config import PredictConfig
 from napari_n2v.run_models.jobs import format_eta
-
-from .dock_fit import VScrollArea
-from .files_panel import FilesPanel
-from .layer_combo import LayerCombo
-from .predict_load import LoadButton
-from .tile_settings import TileSettings
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
 
-    from napari_n2v.core.n2v_model import N2VModel
+    from napari_n2v.core.model.n2v_model import N2VModel
 
 #: Colour of problems (the Train widget's error line uses the same).
 PROBLEM_COLOUR = "#e5534b"

@@ -9,10 +9,10 @@ import atexit
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from napari_n2v.core import lazy_io
+from napari_n2v.core.io import lazy_io
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .predict_job import PredictOutput
+    from napari_n2v._qt.predict_job import PredictOutput
 
 SUFFIX = "_n2v"
 #: Temporary zarr stores made for streamed results in this session; removed at exit.

@@ -14,21 +14,20 @@ from typing import TYPE_CHECKING, Any
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
+from napari_n2v._qt.dock_fit import DockWidget
+from napari_n2v._qt.layer_mode import LayerMode
+from napari_n2v._qt.predict_files import FilesMode
+from napari_n2v._qt.predict_form import PredictForm
+from napari_n2v._qt.predict_layers import remove_temp_store_of
+from napari_n2v._qt.predict_load import ask_model_path, load_with_trust
+from napari_n2v._qt.worker import notify_error, start_worker
 from napari_n2v.run_models.jobs import disconnect_all
 from napari_n2v.run_models.predict_run import PredictRun
-
-from .dock_fit import DockWidget
-from .layer_mode import LayerMode
-from .predict_files import FilesMode
-from .predict_form import PredictForm
-from .predict_layers import remove_temp_store_of
-from .predict_load import ask_model_path, load_with_trust
-from .worker import notify_error, start_worker
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
 
-    from napari_n2v.core.n2v_model import N2VModel
+    from napari_n2v.core.model.n2v_model import N2VModel
 
 
 class PredictWidget(DockWidget):

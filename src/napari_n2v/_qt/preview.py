@@ -9,13 +9,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from napari.utils.notifications import show_warning
 
+from napari_n2v._qt.layer_kinds import (
+    PREVIEW_KEY,
+    full_array,
+    preview_name,
+)
+
 if TYPE_CHECKING:  # pragma: no cover
     import napari
     from napari.layers import Image
     from superqt.utils import GeneratorWorker
 
-    from napari_n2v.core.n2v_model import N2VModel
-    from napari_n2v.core.training import Trainer
+    from napari_n2v.core.model.n2v_model import N2VModel
+    from napari_n2v.core.train.trainer import Trainer
 
 #: Planes sent around the current one when previewing a 3D model (enough context, still quick).
 PREVIEW_DEPTH = 8
@@ -26,29 +32,6 @@ PREVIEW_DEPTH = 8
 PREVIEW_SPACING = 40.0
 #: ... but never more than this many seconds (a slow 3D step must not starve the preview).
 PREVIEW_MAX_WAIT_S = 30.0
-
-
-#: Key in a preview layer's ``metadata``; its value is the name of the layer being previewed.
-PREVIEW_KEY = "n2v_preview_of"
-
-
-def preview_name(layer_name: str) -> str:
-    """Name of the one preview layer belonging to the layer called ``layer_name``."""
-    return f"{layer_name} (N2V preview)"
-
-
-def is_preview(layer: Any) -> bool:
-    """Whether ``layer`` is a live-preview layer (never a sensible input to train or predict on)."""
-    metadata = getattr(layer, "metadata", None) or {}
-    return PREVIEW_KEY in metadata or str(getattr(layer, "name", "")).endswith("(N2V preview)")
-
-
-def preview_source(layer: Any) -> str | None:
-    """The name of the layer ``layer`` previews, or None when it is no preview layer."""
-    if not is_preview(layer):
-        return None
-    name = (getattr(layer, "metadata", None) or {}).get(PREVIEW_KEY)
-    return str(name) if name else str(layer.name).removesuffix(" (N2V preview)")
 
 
 def cut_slice(
@@ -173,7 +156,6 @@ class LivePreview:
         src = self.source
         if src is None or src not in self.viewer.layers:
             return None
-        from .layer_combo import full_array  # it imports is_preview from here
 
         data = full_array(src)
         image, axes, z = cut_slice(data, self._axes, data_index(src, self.viewer), self._is_3d)
@@ -196,9 +178,8 @@ class LivePreview:
         cut = self.cut()
         if cut is None:
             return None
+        from napari_n2v._qt.worker import start_worker
         from napari_n2v.run_models.jobs import Handlers
-
-        from .worker import start_worker
 
         def ignore(*_args: object) -> None:
             pass

@@ -11,7 +11,7 @@ from qtpy.QtWidgets import QFileDialog, QMessageBox, QWidget
 from napari_n2v.core.errors import N2VError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from napari_n2v.core.n2v_model import N2VModel
+    from napari_n2v.core.model.n2v_model import N2VModel
 
 MODEL_SUFFIX = ".n2v.safetensors"
 

@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from qtpy.QtWidgets import QCheckBox, QFormLayout, QLineEdit, QWidget
 
+from napari_n2v._qt.controls import field_label, field_spin, field_tooltip, field_widget, spin_value
 from napari_n2v.core.config import PredictConfig
-from napari_n2v.core.tiling import DEFAULT_TILE_2D, DEFAULT_TILE_3D
-
-from .controls import field_label, field_spin, field_tooltip, field_widget, spin_value
+from napari_n2v.core.predict.tiling import DEFAULT_TILE_2D, DEFAULT_TILE_3D
 
 if TYPE_CHECKING:  # pragma: no cover
-    from napari_n2v.core.n2v_model import N2VModel
+    from napari_n2v.core.model.n2v_model import N2VModel
 
 
 class TileSettings(QWidget):

@@ -8,9 +8,8 @@ from typing import Any
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QWidget
 
+from napari_n2v._qt.controls import field_label, field_spin, field_tooltip, field_widget, spin_value
 from napari_n2v.core.config import TrainConfig
-
-from .controls import field_label, field_spin, field_tooltip, field_widget, spin_value
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 #: Fields shown as magicgui widgets, in the form's order.

@@ -7,9 +7,8 @@ from typing import Any
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QWidget
 
+from napari_n2v._qt.controls import field_tooltip, field_widget
 from napari_n2v.core.config import MAX_STEPS, TrainConfig
-
-from .controls import field_tooltip, field_widget
 
 UNITS = ("steps", "minutes")
 #: Minutes offered by default, and the most (a day).

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
+from napari_n2v._qt.axes_choice import AxesChoice
+from napari_n2v._qt.layer_combo import LayerCombo
+from napari_n2v._qt.layer_kinds import full_array
+from napari_n2v._qt.more_layers import MoreLayers
+from napari_n2v._qt.train_settings import TrainSettings
 from napari_n2v.core.axes import validate_axes
 from napari_n2v.core.errors import N2VError
-
-from .axes_choice import AxesChoice
-from .layer_combo import LayerCombo, full_array
-from .more_layers import MoreLayers
-from .train_settings import TrainSettings
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari

@@ -12,6 +12,9 @@ from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 from superqt import QCollapsible
 
+from napari_n2v._qt.controls import field_label, field_spin, field_tooltip, spin_value
+from napari_n2v._qt.train_advanced import DEVICES, FIELDS, AdvancedSettings
+from napari_n2v._qt.train_duration import TrainDuration
 from napari_n2v.core.config import (
     DEFAULT_PATCH_2D,
     DEFAULT_PATCH_3D,
@@ -25,10 +28,6 @@ from napari_n2v.core.device import (
     resolve_device,
 )
 from napari_n2v.core.errors import N2VError
-
-from .controls import field_label, field_spin, field_tooltip, spin_value
-from .train_advanced import DEVICES, FIELDS, AdvancedSettings
-from .train_duration import TrainDuration
 
 __all__ = ["DEVICES", "TrainSettings"]
 

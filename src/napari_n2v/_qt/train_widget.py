@@ -14,25 +14,24 @@ from napari.utils.notifications import show_info, show_warning
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
+from napari_n2v._qt.dock_fit import DockWidget, VScrollArea
+from napari_n2v._qt.export_dialog import export_trained
+from napari_n2v._qt.layer_kinds import full_array
+from napari_n2v._qt.loss_plot import LossPlot
+from napari_n2v._qt.preview import LivePreview
+from napari_n2v._qt.save_model import ask_save_path, save_model
+from napari_n2v._qt.train_buttons import TrainButtons
+from napari_n2v._qt.train_inputs import TrainInputs
+from napari_n2v._qt.train_progress import TrainProgress
+from napari_n2v._qt.worker import notify_error, start_worker
 from napari_n2v.run_models.jobs import disconnect_all
 from napari_n2v.run_models.train_run import TrainRun
-
-from .dock_fit import DockWidget, VScrollArea
-from .export_dialog import export_trained
-from .layer_combo import full_array
-from .loss_plot import LossPlot
-from .preview import LivePreview
-from .save_model import ask_save_path, save_model
-from .train_buttons import TrainButtons
-from .train_inputs import TrainInputs
-from .train_progress import TrainProgress
-from .worker import notify_error, start_worker
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
 
     from napari_n2v.core.config import TrainConfig
-    from napari_n2v.core.n2v_model import N2VModel
+    from napari_n2v.core.model.n2v_model import N2VModel
 
 
 class TrainWidget(DockWidget):

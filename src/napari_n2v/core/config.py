@@ -11,10 +11,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .axes import validate_axes
-from .config_fields import _f, check_ranges
-from .config_fields import field_info as field_info  # re-exported: forms read it from here
-from .errors import N2VError
+from napari_n2v.core.axes import validate_axes
+from napari_n2v.core.config_fields import _f, check_ranges
+from napari_n2v.core.config_fields import (
+    field_info as field_info,  # re-exported: forms read it from here
+)
+from napari_n2v.core.errors import N2VError
 
 DEFAULT_PATCH_2D = (64, 64)
 DEFAULT_PATCH_3D = (16, 64, 64)
@@ -244,7 +246,7 @@ class PredictConfig:
     ``tile_shape``/``overlap`` are spatial (``(Y, X)`` or ``(Z, Y, X)``; one number means the same on
     every spatial axis). ``tile_shape`` is the largest tile: each axis is covered by as few, evenly
     sized tiles as fit under it (None: 512×512 in 2D, 32×256×256 in 3D on a CPU; on a GPU the largest
-    that fits its free memory, see :func:`napari_n2v.core.memory_plan.predict_plan`). ``overlap`` is
+    that fits its free memory, see :func:`napari_n2v.core.predict.memory_plan.predict_plan`). ``overlap`` is
     the context discarded at each tile side; None takes the model's receptive field, so a tiled
     result equals an untiled one.
     """

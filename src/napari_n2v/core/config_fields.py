@@ -7,7 +7,7 @@ import dataclasses
 from dataclasses import field
 from typing import Any
 
-from .errors import N2VError
+from napari_n2v.core.errors import N2VError
 
 __all__ = ["_f", "check_ranges", "field_info"]
 

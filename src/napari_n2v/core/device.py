@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import N2VError
+from napari_n2v.core.errors import N2VError
 
 
 def resolve_device(name: str | torch.device = "auto") -> torch.device:
@@ -60,7 +60,7 @@ def autocast_dtype(
     On the CPU, 'auto' uses bf16 (2D and 3D) where the CPU computes it natively (:func:`cpu_has_bf16`):
     with channels-last memory it about doubles 3D training there. bf16 3D backward passes were once
     seen to give non-finite gradients, so training guards every reduced-precision CPU step and falls
-    back to fp32 if that recurs (:class:`napari_n2v.core.step.StepRunner`).
+    back to fp32 if that recurs (:class:`napari_n2v.core.train.step.StepRunner`).
     ``n_dim`` (2 or 3) is part of the policy's signature; today no choice depends on it.
     """
     if precision == "fp32":

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .axes import validate_axes
-from .errors import N2VError
+from napari_n2v.core.axes import validate_axes
+from napari_n2v.core.errors import N2VError
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ class TrainProgress:
     def __init__(self, total: int, time_limit_s: float | None = None) -> None:
         from tqdm.auto import tqdm
 
-        from .config import MAX_STEPS
+        from napari_n2v.core.config import MAX_STEPS
 
         # a run on a time budget alone counts seconds, not its nominal MAX_STEPS steps
         self.by_time = time_limit_s is not None and total >= MAX_STEPS
@@ -36,7 +36,7 @@ class TrainProgress:
             self.bar = tqdm(total=total, unit="step", dynamic_ncols=True)
 
     def update(self, ev: Any) -> None:
-        from .training import InfoEvent, TrainEvent
+        from napari_n2v.core.events import InfoEvent, TrainEvent
 
         if isinstance(ev, TrainEvent):
             if self.by_time:

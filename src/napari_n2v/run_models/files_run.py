@@ -1,6 +1,6 @@
 """The Predict widget's Files… mode without Qt: many image files in, results written to a folder.
 
-It wraps :func:`napari_n2v.batch.predict_files` (this process, or a dask cluster by address) and turns its
+It wraps :func:`napari_n2v.batch.run.predict_files` (this process, or a dask cluster by address) and turns its
 events into signals; a file that fails is reported and the others go on; Cancel is cooperative (the file
 being written is removed, the rest are not started).
 
@@ -22,11 +22,10 @@ from typing import TYPE_CHECKING, Any
 from psygnal import Signal
 
 from napari_n2v.core.errors import N2VError
-
-from .jobs import Handlers, Job, Launcher, error_message, guarded, run_sync
+from napari_n2v.run_models.jobs import Handlers, Job, Launcher, error_message, guarded, run_sync
 
 if TYPE_CHECKING:  # pragma: no cover
-    from napari_n2v.batch import BatchSummary
+    from napari_n2v.batch.jobs import BatchSummary
     from napari_n2v.core.config import PredictConfig
 
 
@@ -71,7 +70,7 @@ class FilesRun:
 
         Raises N2VError naming what to change (no inputs, no output folder, an input that gives
         nothing, two outputs with one name)."""
-        from napari_n2v.batch import plan_jobs
+        from napari_n2v.batch.jobs import plan_jobs
 
         if not inputs:
             raise N2VError("Add input files or a folder (Add files… / Add folder…).")
@@ -115,7 +114,7 @@ class FilesRun:
             self._cancel.set()
 
     def _on_event(self, event: Any) -> None:
-        from napari_n2v.batch import FileEvent, TileEvent
+        from napari_n2v.batch.jobs import FileEvent, TileEvent
 
         if isinstance(event, TileEvent):
             self.tile.emit(event)
@@ -142,8 +141,8 @@ def _predict(
     overwrite: bool,
     cancel: threading.Event,
 ) -> Generator[Any, None, BatchSummary]:
-    """:func:`napari_n2v.batch.predict_files`, on a cluster opened (and closed) here when given."""
-    from napari_n2v.batch import open_client, predict_files
+    """:func:`napari_n2v.batch.run.predict_files`, on a cluster opened (and closed) here when given."""
+    from napari_n2v.batch.run import open_client, predict_files
 
     client, close = None, None
     if cluster:

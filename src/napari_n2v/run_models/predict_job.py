@@ -1,6 +1,6 @@
 """The Predict widget's background job: a plain generator over values (no Qt, no layers).
 
-``run_prediction`` wraps :func:`napari_n2v.core.prediction.predict_iter`: it optionally creates the zarr
+``run_prediction`` wraps :func:`napari_n2v.core.predict.prediction.predict_iter`: it optionally creates the zarr
 store the result streams into, yields the engine's progress events, and returns a :class:`PredictOutput`
 with display hints computed off the main thread.
 """
@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from napari_n2v.core import lazy_io
 from napari_n2v.core.config import PredictConfig
+from napari_n2v.core.io import lazy_io
 
 #: At most this many pixels are read back to set the contrast limits of a lazy result.
 _SAMPLE_PIXELS = 4 * 2**20
@@ -99,7 +99,7 @@ def run_prediction(
     Parameters
     ----------
     model
-        An :class:`~napari_n2v.core.n2v_model.N2VModel`.
+        An :class:`~napari_n2v.core.model.n2v_model.N2VModel`.
     data
         numpy, dask or zarr array with ``axes``.
     axes
@@ -120,7 +120,7 @@ def run_prediction(
 def _run(
     model: Any, data: Any, axes: str, config: PredictConfig, out_path: Path | None
 ) -> Generator[Any, None, PredictOutput]:
-    from napari_n2v.core.prediction import predict_iter
+    from napari_n2v.core.predict.prediction import predict_iter
 
     if out_path is None:
         result = yield from predict_iter(model, data, axes, config)

@@ -17,16 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from psygnal import Signal
 
-from napari_n2v.core import lazy_io
 from napari_n2v.core.errors import N2VError, TrustRequired
-
-from .jobs import Handlers, Job, Launcher, error_message, guarded, run_sync
-from .predict_axes import describe_plan, plan_axes
-from .registry import ModelRegistry, get_registry
+from napari_n2v.core.io import lazy_io
+from napari_n2v.run_models.jobs import Handlers, Job, Launcher, error_message, guarded, run_sync
+from napari_n2v.run_models.predict_axes import describe_plan, plan_axes
+from napari_n2v.run_models.registry import ModelRegistry, get_registry
 
 if TYPE_CHECKING:  # pragma: no cover
     from napari_n2v.core.config import PredictConfig
-    from napari_n2v.core.n2v_model import N2VModel
+    from napari_n2v.core.model.n2v_model import N2VModel
 
 
 class PredictRun:
@@ -81,7 +80,7 @@ class PredictRun:
         """Load a model file or zoo package (zip or folder), register and choose it; its name.
 
         Raises N2VError (e.g. a TorchScript package without ``trust``: see :func:`needs_trust`)."""
-        from napari_n2v.core.model_io import load_model
+        from napari_n2v.core.model.model_io import load_model
 
         try:
             model = load_model(path, trust=trust)
@@ -109,7 +108,7 @@ class PredictRun:
         out_path: Path | None = None,
     ) -> bool:
         """Predict ``data`` (``out_path``: stream into a new zarr store there). False if not started."""
-        from .predict_job import run_prediction
+        from napari_n2v.run_models.predict_job import run_prediction
 
         model = self.model
         if self.running or model is None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from psygnal import Signal
 
 if TYPE_CHECKING:  # pragma: no cover
-    from napari_n2v.core.n2v_model import N2VModel
+    from napari_n2v.core.model.n2v_model import N2VModel
 
 
 class ModelRegistry:

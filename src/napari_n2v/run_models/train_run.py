@@ -18,14 +18,13 @@ from psygnal import Signal
 
 from napari_n2v.core.errors import N2VError
 from napari_n2v.core.events import InfoEvent, PreviewEvent, TrainEvent
-
-from .jobs import Handlers, Job, Launcher, error_message, guarded, run_sync
-from .registry import ModelRegistry, get_registry
+from napari_n2v.run_models.jobs import Handlers, Job, Launcher, error_message, guarded, run_sync
+from napari_n2v.run_models.registry import ModelRegistry, get_registry
 
 if TYPE_CHECKING:  # pragma: no cover
     from napari_n2v.core.config import TrainConfig
-    from napari_n2v.core.n2v_model import N2VModel
-    from napari_n2v.core.training import Trainer
+    from napari_n2v.core.model.n2v_model import N2VModel
+    from napari_n2v.core.train.trainer import Trainer
 
 
 class TrainRun:
@@ -93,7 +92,7 @@ class TrainRun:
         """Train on ``image``, or on a list of images with the same axes (``image_names``: theirs, for
         messages); ``resume``: continue the current model. False if it could not start (already
         running, or the engine refused the inputs: ``failed`` says why)."""
-        from napari_n2v.core.training import Trainer
+        from napari_n2v.core.train.trainer import Trainer
 
         if self.running:
             return False

@@ -1,0 +1,152 @@
+"""Jobs and events of a many-file run, and one file's prediction (:func:`predict_file_iter`).
+
+Qt-free. :func:`napari_n2v.batch.run.predict_files` is a generator of small events (:class:`FileEvent` when a file starts and
+ends, :class:`TileEvent` as its tiles or blocks finish) that returns a :class:`BatchSummary`; it takes a
+``cancel`` flag checked between tiles. The CLI drains it with a progress bar; the Predict widget's Files
+mode runs it in a worker. With ``client=`` (a ``distributed.Client``: :func:`open_client`) files become
+tasks and a large zarr becomes blocks with a halo, written by the workers (:mod:`napari_n2v.batch.cluster`).
+
+A file that fails is reported (one line) and the others go on; an existing output is skipped unless
+``overwrite``; outputs are ``<stem>_n2v<suffix>`` with the input's axes and pixel size.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from napari_n2v.core.errors import N2VError
+from napari_n2v.core.io.file_list import expand_inputs, output_paths
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input and where its result goes."""
+
+    src: Path
+    out: Path
+
+
+@dataclass(frozen=True)
+class FileEvent:
+    """A file started (``status="started"``) or ended: ``ok``, ``skipped``, ``failed`` (``message``
+    says why, one line) or ``cancelled``. ``index`` counts from 0 over ``total`` jobs."""
+
+    index: int
+    total: int
+    job: Job
+    status: str
+    message: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class TileEvent:
+    """Progress inside file ``index``: ``done`` of ``total`` tiles (blocks on a cluster)."""
+
+    index: int
+    done: int
+    total: int
+
+
+@dataclass
+class BatchSummary:
+    ok: list[Job] = field(default_factory=list)
+    skipped: list[Job] = field(default_factory=list)
+    failed: list[tuple[Job, str]] = field(default_factory=list)
+    cancelled: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        """0 when nothing failed (skipped files are fine), 1 when some failed."""
+        return 1 if self.failed else 0
+
+    def describe(self) -> str:
+        parts = [f"{len(self.ok)} denoised", f"{len(self.skipped)} skipped (exist; --overwrite)"]
+        parts.append(f"{len(self.failed)} failed")
+        return ", ".join(parts) + (", cancelled" if self.cancelled else "")
+
+
+def plan_jobs(inputs: Sequence[str | Path], out_dir: str | Path) -> list[Job]:
+    """Expand files/folders/globs and name their outputs in ``out_dir`` (created if its parent exists)."""
+    srcs = expand_inputs(inputs)
+    out_dir = Path(out_dir)
+    if not out_dir.exists():
+        if not out_dir.parent.exists():
+            raise N2VError(
+                f"the folder {out_dir.parent} does not exist: give an existing --out-dir."
+            )
+        out_dir.mkdir()
+    elif not out_dir.is_dir():
+        raise N2VError(f"--out-dir {out_dir} is a file, not a folder.")
+    outs = output_paths(srcs, out_dir)
+    clash = [s for s, o in zip(srcs, outs, strict=True) if s.resolve() == o.resolve()]
+    if clash:
+        raise N2VError(
+            f"{clash[0]} would be overwritten by its own result: choose another --out-dir."
+        )
+    return [Job(s, o) for s, o in zip(srcs, outs, strict=True)]
+
+
+def as_cancel(cancel: Callable[[], bool] | threading.Event | None) -> Callable[[], bool]:
+    """A ``threading.Event``, a callable or None -> a callable that says whether to stop."""
+    if cancel is None:
+        return lambda: False
+    if isinstance(cancel, threading.Event):
+        return cancel.is_set
+    return cancel
+
+
+def one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if isinstance(err, N2VError) else f"{type(err).__name__}: {text}"
+
+
+def remove_output(path: Path) -> None:
+    from napari_n2v.core.io.lazy_io import remove_store
+
+    if path.is_dir():
+        remove_store(path)
+    elif path.exists():
+        path.unlink()
+
+
+def predict_file_iter(
+    model: Any, job: Job, axes: str | None, config: Any
+) -> Generator[tuple[int, int], None, None]:
+    """Denoise one file into ``job.out`` (zarr streamed tile by tile; TIFF written when complete);
+    yields (tiles done, total). Raises N2VError for anything the user can fix."""
+    from napari_n2v.core.io.image_io import axes_hint, read_image, tag_zarr, write_image
+    from napari_n2v.core.io.lazy_io import create_zarr_like
+    from napari_n2v.core.layout import Layout
+    from napari_n2v.core.predict.prediction import predict_iter
+
+    image = read_image(job.src, axes, model_axes=model.axes, model_3d=model.is_3d)
+    try:
+        Layout.create(image.axes, image.data.shape, model.is_3d)
+    except N2VError as err:
+        raise N2VError(f"{err} {axes_hint(image)}") from err
+    target = None
+    if job.out.suffix == ".zarr":
+        n_sp = 3 if model.is_3d else 2
+        target = create_zarr_like(job.out, image.data.shape, n_spatial=n_sp, overwrite=True)
+        tag_zarr(target, image.axes, image.scale, image.unit)
+    gen = predict_iter(model, image.data, image.axes, config, out=target)
+    while True:
+        try:
+            ev = next(gen)
+        except StopIteration as stop:
+            result = stop.value
+            break
+        yield ev.done, ev.total
+    if target is None:  # write beside, then rename: a crash never leaves a half-written TIFF
+        part = job.out.with_name(f".{job.out.stem}.partial{job.out.suffix}")
+        try:
+            write_image(part, result, image.axes, scale=image.scale, unit=image.unit)
+            os.replace(part, job.out)
+        finally:
+            part.unlink(missing_ok=True)

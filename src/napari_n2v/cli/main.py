@@ -1,0 +1,248 @@
+"""``napari-n2v train | predict | export | demo``: the engine from the command line.
+
+User mistakes print one line (``error: ...``) and exit with status 2; nothing existing is overwritten unless
+``--overwrite`` is given. The commands live in ``train.py``, ``predict.py`` and ``export.py`` beside it; this module holds
+the parser (help texts read their defaults from the configs) and ``main``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from napari_n2v.core.errors import N2VError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line that says what to change (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see: {self.prog} --help)\n")
+
+
+def ints(text: str) -> tuple[int, ...]:
+    """``64`` -> (64,) (the same on every spatial axis); ``16,64,64`` or ``16x64x64`` -> per axis."""
+    try:
+        values = tuple(int(v) for v in text.replace("x", ",").split(",") if v)
+    except ValueError:
+        values = ()
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number like 64, or one per axis like 16,64,64; got {text!r}"
+        )
+    return values
+
+
+def duration(text: str) -> float:
+    """``300``, ``300s``, ``5m``, ``1h``, ``1h30m`` -> seconds."""
+    import re
+
+    t = text.strip().lower()
+    parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?", t)
+    if not t or parts is None or not any(parts.groups()):
+        raise argparse.ArgumentTypeError(
+            f"expected a duration like 300 (seconds), 90s, 5m, 1h or 1h30m; got {text!r}"
+        )
+    h, m, sec = (float(g) if g else 0.0 for g in parts.groups())
+    seconds = 3600 * h + 60 * m + sec
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"the duration must be positive; got {text!r}")
+    return seconds
+
+
+def _train_args(t: argparse.ArgumentParser) -> None:
+    from napari_n2v.core.config import DEFAULT_MASKED_FRACTION, TrainConfig
+
+    d = TrainConfig()
+    t.add_argument(
+        "image",
+        nargs="+",
+        help="TIFF files, zarr arrays or OME-Zarr images, folders of them or globs (same axes); "
+        "several (or one over 2 GB) are read patch by patch from disk, never all in memory",
+    )
+    t.add_argument(
+        "--axes",
+        help="axes of the image, e.g. YX, ZYX, TYX, YXC (default: from the file; a plain TIFF "
+        "that does not say is read as SYX, a series of 2D images)",
+    )
+    t.add_argument("--out", required=True, help="model file to write (.n2v.safetensors)")
+    t.add_argument("--steps", type=int, help=f"optimiser steps (default: {d.steps})")
+    t.add_argument(
+        "--patch",
+        type=ints,
+        help="patch size: one number for a square (2D) or cube (3D), or one per axis such as "
+        "16,64,64; each a multiple of 2**depth (default: 64,64 in 2D, 16,64,64 in 3D)",
+    )
+    t.add_argument(
+        "--batch",
+        type=int,
+        help="patches per step (default: by device; CPU 16 in 2D, 4 in 3D; CUDA 128 in 2D, 32 in 3D)",
+    )
+    t.add_argument(
+        "--masked-pixels",
+        type=int,
+        help=f"blind-spot pixels per patch (default: {DEFAULT_MASKED_FRACTION * 100:.1f}%% of the patch, "
+        "20 of 64x64)",
+    )
+    t.add_argument("--lr", type=float, help=f"learning rate (default: {d.learning_rate:g})")
+    t.add_argument("--n2v2", action="store_true", help="N2V2 variant (no checkerboard artefacts)")
+    t.add_argument(
+        "--struct-axis", choices=["X", "Y", "Z"], help="structN2V: mask a line along this axis"
+    )
+    t.add_argument("--val", help="separate validation image (same axes)")
+    t.add_argument("--continue-from", help="a model file to continue training (fine-tune)")
+    t.add_argument("--seed", type=int, help="random seed, for repeatable runs (default: random)")
+    t.add_argument(
+        "--time",
+        type=duration,
+        help="train for this wall-clock budget (300, 90s, 5m, 1h) and keep the best model; with "
+        "--steps too, whichever comes first ends the run",
+    )
+    t.add_argument(
+        "--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)"
+    )
+    t.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+
+
+def _predict_args(q: argparse.ArgumentParser) -> None:
+    q.add_argument(
+        "model",
+        help="a model file saved by napari-n2v train (.n2v.safetensors), or a BioImage Model Zoo "
+        "package (.zip, or a folder with rdf.yaml)",
+    )
+    q.add_argument(
+        "image", nargs="+", help="TIFF files, zarr arrays or OME-Zarr images, folders or globs"
+    )
+    q.add_argument("--out", help="output .tif/.tiff, or .zarr to stream large data (one input)")
+    q.add_argument(
+        "--out-dir",
+        help="folder for the results of many inputs: <name>_n2v.<suffix>; existing ones are skipped",
+    )
+    q.add_argument(
+        "--cluster", help="local:N: predict on a dask LocalCluster of N worker processes"
+    )
+    q.add_argument("--scheduler", help="address of a running dask scheduler (e.g. tcp://host:8786)")
+    q.add_argument(
+        "--block",
+        type=ints,
+        help="on a cluster, the block a large zarr is cut into, per spatial axis "
+        "(default: 2048,2048 in 2D, 64,512,512 in 3D)",
+    )
+    q.add_argument(
+        "--axes",
+        help="axes of the image (default: from the file; else the model's axes when the number "
+        "of dimensions fits)",
+    )
+    q.add_argument(
+        "--tile",
+        type=ints,
+        help="largest tile: one number for every axis or one per axis, e.g. 512 or 32,256,256 "
+        "(default: 512 in 2D, 32,256,256 in 3D)",
+    )
+    q.add_argument(
+        "--overlap",
+        type=ints,
+        help="context discarded at each tile side (default: the model's receptive field)",
+    )
+    q.add_argument("--batch", type=int, help="tiles per batch (default: 1 on a CPU, 4 on a GPU)")
+    q.add_argument("--tta", action="store_true", help="average the 8 flips/rotations (8x slower)")
+    q.add_argument(
+        "--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)"
+    )
+    q.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    q.add_argument(
+        "--trust",
+        action="store_true",
+        help="allow a zoo package's TorchScript weights (TorchScript is code: only for packages "
+        "from a source you trust)",
+    )
+
+
+def _export_args(e: argparse.ArgumentParser) -> None:
+    e.add_argument("model", help="a model file saved by napari-n2v train (or a zoo package)")
+    e.add_argument("out", help="the BioImage Model Zoo package to write (.zip)")
+    e.add_argument("--name", required=True, help="the model's name in the zoo (5+ characters)")
+    e.add_argument("--authors", required=True, help='authors, e.g. "First Last; Other Name"')
+    e.add_argument("--description", default="", help="one or two sentences about the model")
+    e.add_argument(
+        "--sample",
+        required=True,
+        help="an image like the training data (TIFF or zarr): a crop becomes the package's test "
+        "input, test output and cover",
+    )
+    e.add_argument("--axes", help="axes of the sample (default: from the file, else the model's)")
+    e.add_argument("--license", default="CC-BY-4.0", help="SPDX licence id (default: CC-BY-4.0)")
+    e.add_argument("--overwrite", action="store_true", help="replace an existing package")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from napari_n2v import __version__
+    from napari_n2v.cli.export import run_export
+    from napari_n2v.cli.predict import run_predict
+    from napari_n2v.cli.train import run_train
+
+    p = _Parser(prog="napari-n2v", description="Noise2Void denoising (self-supervised).")
+    p.add_argument("--version", action="version", version=f"napari-n2v {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    t = sub.add_parser("train", help="train a model on a noisy image and save it")
+    _train_args(t)
+    t.set_defaults(func=run_train)
+
+    q = sub.add_parser("predict", help="denoise an image with a trained model")
+    _predict_args(q)
+    q.set_defaults(func=run_predict)
+
+    e = sub.add_parser("export", help="write a BioImage Model Zoo package (Fiji, QuPath, ...)")
+    _export_args(e)
+    e.set_defaults(func=run_export)
+
+    d = sub.add_parser("demo", help="noisy nuclei sample -> train -> denoise -> TIFF, PNG and PSNR")
+    d.add_argument("--out", default="demo_output", help="folder for the results")
+    d.add_argument("--kind", choices=["2d", "3d", "both"], default="both")
+    d.add_argument("--steps", type=int, help="training steps (default: a CPU-sized time budget)")
+    d.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    d.add_argument("--overwrite", action="store_true", help="replace earlier results")
+    d.set_defaults(func=_demo)
+    return p
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from napari_n2v.demo import run_demo
+
+    run_demo(Path(args.out), args.kind, args.steps, args.device, args.overwrite)
+    return 0
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:  # type: ignore[no-untyped-def]
+    print(f"warning: {message}", file=file or sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    t0 = time.perf_counter()
+    shown = warnings.showwarning
+    warnings.showwarning = _one_line_warning
+    try:
+        code = args.func(args) or 0
+    except N2VError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        warnings.showwarning = shown
+    if code == 0 and os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 alone reports
+        print(f"done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return int(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""``napari-n2v predict``: read the model and the image, denoise tile by tile, write by suffix; many
+inputs (``--out-dir``) and dask clusters (``--cluster``/``--scheduler``) go through :mod:`napari_n2v.batch.run`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from napari_n2v.cli.common import check_out
+from napari_n2v.core.errors import N2VError
+from napari_n2v.core.io.image_io import (
+    axes_hint,
+    check_output_suffix,
+    read_image,
+    tag_zarr,
+    write_image,
+)
+
+
+class TileBar:
+    """A tqdm bar over tiles, created at the first tile (so an error before it prints no empty bar)."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def update(self, ev: Any) -> None:
+        if self.bar is None:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=ev.total, unit="tile", dynamic_ncols=True)
+        self.bar.update(ev.done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def predict_config(args: argparse.Namespace) -> Any:
+    """The PredictConfig that predict's flags describe (one file or many)."""
+    from napari_n2v.core.config import PredictConfig
+
+    return PredictConfig(
+        tile_shape=args.tile,
+        overlap=args.overlap,
+        batch_size=args.batch,
+        device=args.device,
+        tta=args.tta,
+    )
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    if bool(args.out) == bool(args.out_dir):
+        raise N2VError(
+            "give --out OUT.tif|OUT.zarr for one input, or --out-dir DIR for many (not both)."
+        )
+    if args.cluster and args.scheduler:
+        raise N2VError("give --cluster local:N or --scheduler ADDRESS, not both.")
+    if args.block and not (args.cluster or args.scheduler):
+        raise N2VError(
+            "--block applies on a cluster: add --cluster local:N or --scheduler ADDRESS."
+        )
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    _check_args(args)
+    if args.out_dir or args.cluster or args.scheduler or len(args.image) > 1:
+        return run_batch(args)
+    args.image = args.image[0]
+    return _run_one(args)
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    """Many files (or a cluster): one line per failure, a summary, exit 0 / 1 (some failed)."""
+    from napari_n2v.batch.jobs import Job, plan_jobs
+    from napari_n2v.batch.run import open_client, predict_files
+    from napari_n2v.core.io.file_list import expand_inputs
+    from napari_n2v.core.model.model_io import load_model
+    from napari_n2v.core.progress import drain
+
+    if args.out_dir:
+        jobs = plan_jobs(args.image, args.out_dir)
+    else:
+        srcs = expand_inputs(args.image)
+        if len(srcs) != 1:
+            raise N2VError(f"--out takes one input, got {len(srcs)}: use --out-dir DIR for many.")
+        out = check_output_suffix(args.out)
+        check_out(out, args.overwrite)
+        jobs = [Job(srcs[0], out)]
+    model = load_model(
+        args.model,
+        device="cpu" if args.cluster or args.scheduler else args.device,
+        trust=args.trust,
+    )
+    cfg = predict_config(args)
+    client, close = (None, None)
+    if args.cluster or args.scheduler:
+        client, close = open_client(args.cluster, args.scheduler)
+        print(f"dask cluster: {client.dashboard_link or client.scheduler.address}", file=sys.stderr)
+    bar = BatchBar(len(jobs))
+    try:
+        gen = predict_files(
+            model,
+            jobs,
+            axes=args.axes,
+            config=cfg,
+            overwrite=args.overwrite,
+            client=client,
+            block=args.block,
+        )
+        summary = drain(gen, bar.update)
+        if client is not None:
+            from napari_n2v.batch.cluster import worker_peak_rss_mb
+
+            rss = ", ".join(map(str, worker_peak_rss_mb(client)))
+            print(f"workers' peak RSS: {rss} MB", file=sys.stderr)
+    finally:
+        bar.close()
+        if close is not None:
+            close()
+    print(f"{len(jobs)} input(s): {summary.describe()}", file=sys.stderr)
+    return summary.exit_code
+
+
+class BatchBar:
+    """Two tqdm bars: files, and the tiles (blocks) of the file in progress; failures printed above."""
+
+    def __init__(self, n_files: int) -> None:
+        from tqdm.auto import tqdm
+
+        self.files = tqdm(total=n_files, unit="file", dynamic_ncols=True, position=0)
+        self.tiles: Any = None
+
+    def update(self, ev: Any) -> None:
+        from napari_n2v.batch.jobs import FileEvent
+
+        if not isinstance(ev, FileEvent):
+            if self.tiles is None:
+                from tqdm.auto import tqdm
+
+                self.tiles = tqdm(unit="tile", dynamic_ncols=True, position=1, leave=False)
+            if self.tiles.total != ev.total:
+                self.tiles.reset(total=ev.total)
+            self.tiles.update(ev.done - self.tiles.n)
+            return
+        if ev.status == "started":
+            self.files.set_postfix_str(ev.job.src.name, refresh=True)
+            return
+        self.files.update(1)
+        if ev.status == "failed":
+            self.files.write(f"failed: {ev.job.src}: {ev.message}", file=sys.stderr)
+        elif ev.status == "skipped":
+            self.files.write(
+                f"skipped: {ev.job.out} exists (--overwrite replaces it)", file=sys.stderr
+            )
+
+    def close(self) -> None:
+        if self.tiles is not None:
+            self.tiles.close()
+        self.files.close()
+
+
+def _run_one(args: argparse.Namespace) -> int:
+    from napari_n2v.core.io.lazy_io import create_zarr_like
+    from napari_n2v.core.layout import Layout
+    from napari_n2v.core.model.model_io import load_model
+    from napari_n2v.core.predict.prediction import predict_iter
+    from napari_n2v.core.progress import drain
+
+    out = check_output_suffix(args.out)
+    check_out(out, args.overwrite)
+    model = load_model(args.model, device=args.device, trust=args.trust)
+    image = read_image(args.image, args.axes, model_axes=model.axes, model_3d=model.is_3d)
+    try:
+        Layout.create(image.axes, image.data.shape, model.is_3d)
+    except N2VError as err:
+        raise N2VError(f"{err} {axes_hint(image)}") from err
+    cfg = predict_config(args)
+    target = None
+    if out.suffix == ".zarr":
+        n_sp = 3 if model.is_3d else 2
+        target = create_zarr_like(out, image.data.shape, n_spatial=n_sp, overwrite=args.overwrite)
+        tag_zarr(target, image.axes, image.scale, image.unit)
+    bar = TileBar()
+    try:
+        result = drain(predict_iter(model, image.data, image.axes, cfg, out=target), bar.update)
+    finally:
+        bar.close()
+    if target is None:
+        write_image(out, result, image.axes, scale=image.scale, unit=image.unit)
+    print(f"wrote {out}")
+    return 0

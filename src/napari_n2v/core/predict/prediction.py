@@ -1,0 +1,208 @@
+"""Tiled prediction: ``predict_iter`` yields progress per batch of tiles and returns the denoised array.
+
+The input is read tile by tile (numpy, dask or zarr) and written tile by tile into ``out`` (a numpy array by
+default, or any array with ``__setitem__`` such as a zarr array), so data larger than memory streams through.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+import warnings
+from collections.abc import Generator, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from napari_n2v.core.config import PredictConfig
+from napari_n2v.core.device import autocast_dtype, memory_format, out_of_memory_hint, resolve_device
+from napari_n2v.core.errors import N2VError
+from napari_n2v.core.layout import Layout, guess_axes
+from napari_n2v.core.model.denoiser import Denoiser
+from napari_n2v.core.predict.memory_plan import predict_plan
+from napari_n2v.core.predict.tiling import balanced_tile, clip_to_image, round_up, tile_grid
+from napari_n2v.core.progress import drain
+from napari_n2v.core.train.data import check_dtype
+
+
+@dataclass(frozen=True)
+class PredictEvent:
+    done: int  # tiles done
+    total: int
+    eta_s: float | None
+
+
+def read_padded(image: Any, layout: Layout, sample: int, read: Sequence[slice]) -> np.ndarray:
+    """Block (C, *tile) of the image padded (reflect) at its far ends to the network's multiple."""
+    real = [slice(s.start, min(s.stop, n)) for s, n in zip(read, layout.spatial_shape, strict=True)]
+    block = layout.to_block(np.asarray(image[layout.index(sample, real)]))
+    extra = [s.stop - r.stop for s, r in zip(read, real, strict=True)]
+    if any(extra):
+        pads = [(0, 0)] + [(0, e) for e in extra]
+        mode = "reflect" if min(block.shape[1:]) > 1 else "edge"
+        block = np.pad(block, pads, mode=mode)  # type: ignore[call-overload]
+    return block
+
+
+def _tta(net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Average over the 8 flips/rotations in the last two (Y, X) dims."""
+    acc = torch.zeros_like(x, dtype=torch.float32)
+    for k in range(4):
+        for flip in (False, True):
+            t = torch.rot90(x, k, dims=(-2, -1))
+            t = torch.flip(t, dims=(-1,)) if flip else t
+            y = net(t).float()
+            y = torch.flip(y, dims=(-1,)) if flip else y
+            acc += torch.rot90(y, -k, dims=(-2, -1))
+    return acc / 8
+
+
+def inference_network(
+    net: torch.nn.Module, device: torch.device, fmt: torch.memory_format
+) -> torch.nn.Module:
+    """An eval-mode copy of ``net`` on ``device`` with each batch norm folded into its convolution
+    (15-28% faster prediction on a CPU; identical up to float rounding). The original is untouched, so
+    a network still training can be previewed."""
+    with warnings.catch_warnings():  # its first import runs torch.utils.mkldnn's @script_method
+        warnings.filterwarnings("ignore", r"`torch\.jit\.script_method` is", DeprecationWarning)
+        from torch.fx.experimental.optimization import fuse
+
+    eval_copy = copy.deepcopy(net).eval()
+    try:
+        eval_copy = fuse(eval_copy, inplace=True)
+    except Exception:  # an untraceable network still predicts, just unfused
+        pass
+    return eval_copy.to(device, memory_format=fmt)  # type: ignore[call-overload]
+
+
+def resolve_axes(model: Denoiser, shape: Sequence[int], axes: str | None, rgb: bool = False) -> str:
+    if axes is not None:
+        return axes
+    if len(model.axes) == len(shape):
+        return model.axes
+    return guess_axes(len(shape), model.is_3d, rgb)
+
+
+def predict_iter(
+    model: Denoiser,
+    image: Any,
+    axes: str | None = None,
+    config: PredictConfig | None = None,
+    *,
+    out: Any = None,
+) -> Generator[PredictEvent, None, Any]:
+    """Denoise ``image`` with ``model``; yields :class:`PredictEvent`, returns the result (float32,
+    same shape and axes as the input, in its intensity scale; ``out`` when given)."""
+    config = config or PredictConfig()
+    shape = tuple(image.shape)
+    check_dtype(image.dtype)
+    layout = Layout.create(resolve_axes(model, shape, axes), shape, model.is_3d)
+    if layout.n_channels != model.n_channels:
+        raise N2VError(
+            f"the model was trained on {model.n_channels} channel(s) but the image has "
+            f"{layout.n_channels} (axes {layout.axes!r}, shape {shape}): use a model trained on "
+            "this kind of data, or give the channel axis as 'C'."
+        )
+    if out is None:
+        out = np.empty(shape, dtype=np.float32)
+    elif tuple(out.shape) != shape:
+        raise N2VError(f"out has shape {tuple(out.shape)} but the image has {shape}.")
+    device = resolve_device(config.device)
+    m = 2**model.config.depth
+    n_sp = len(layout.spatial_letters)
+    sizes = {}
+    for name, v in (("tile_shape", config.tile_shape), ("overlap", config.overlap)):
+        if v is not None and len(v) == 1:  # one number: the same on every spatial axis
+            v = v * n_sp
+        if v is not None and len(v) != n_sp:
+            raise N2VError(
+                f"{name} {v} needs one value or {n_sp} ({', '.join(layout.spatial_letters)})."
+            )
+        sizes[name] = v
+    halo = tuple(round_up(o, m) for o in (sizes["overlap"] or model.halo))
+    padded = [round_up(n, m) for n in layout.spatial_shape]
+    dt = autocast_dtype(device, config.precision, n_sp)
+    largest, auto_batch = predict_plan(  # grown with free GPU memory; a given tile is kept
+        device, model, padded, dt, tile=sizes["tile_shape"], halo=halo
+    )
+    tile = balanced_tile(padded, largest, halo, m)
+    clipped = (clip_to_image(t, layout.spatial_shape) for t in tile_grid(padded, tile, halo))
+    tiles = [t for t in clipped if t is not None]
+    _warn_small_tiles(tiles, padded, tile, halo)
+    total = layout.n_samples * len(tiles)
+    batch = config.batch_size or auto_batch
+    mean = torch.as_tensor(model.mean, dtype=torch.float32, device=device).reshape(
+        1, -1, *[1] * len(tile)
+    )
+    std = torch.as_tensor(model.std, dtype=torch.float32, device=device).reshape(
+        1, -1, *[1] * len(tile)
+    )
+    fmt = memory_format(device, len(tile))
+    net = inference_network(model.network, device, fmt)
+    amp = torch.autocast(device.type, dtype=dt) if dt is not None else nullcontext()
+    x_dtype = torch.float32
+    if dt == torch.bfloat16 and device.type == "cpu":
+        # the fused copy in bf16 outright: the same output as autocast (every op ran in bf16 there
+        # too), without the per-call casts; 3D ~5% faster on an AVX512-BF16 CPU
+        net, amp, x_dtype = net.to(dt), nullcontext(), dt
+    jobs = [(s, t) for s in range(layout.n_samples) for t in tiles]
+    t0, done = time.perf_counter(), 0
+    for i in range(0, len(jobs), batch):
+        chunk = jobs[i : i + batch]
+        blocks = [read_padded(image, layout, s, t.read) for s, t in chunk]
+        x = torch.from_numpy(np.stack(blocks).astype(np.float32, copy=False)).to(device)
+        if not torch.isfinite(x).all():
+            raise N2VError(
+                "the image contains NaN or infinite values: replace them (e.g. with 0) first."
+            )
+        x = ((x - mean) / std).to(x_dtype).contiguous(memory_format=fmt)
+        hint = f"use smaller tiles (now {tile}) or a smaller batch (now {batch})."
+        with torch.inference_mode(), amp, out_of_memory_hint(hint):
+            y = _tta(net, x) if config.tta else net(x)
+        y = (y.float() * std + mean).cpu().numpy()
+        for (s, t), block in zip(chunk, y, strict=True):
+            crop = (slice(None), *t.crop)
+            out[layout.index(s, t.write)] = layout.from_block(block[crop])
+        done += len(chunk)
+        rate = done / (time.perf_counter() - t0)
+        yield PredictEvent(done, total, (total - done) / rate if rate > 0 else None)
+    return out
+
+
+#: Warn when tiles make the network compute each pixel more than this many times (halo overhead).
+TILE_OVERHEAD_WARN = 3.0
+
+
+def _warn_small_tiles(
+    tiles: Sequence[Any], padded: Sequence[int], tile: Sequence[int], halo: Sequence[int]
+) -> None:
+    """Tiles much smaller than their context recompute most pixels: say so, with a better size."""
+    if len(tiles) < 2:
+        return
+    computed = len(tiles) * math.prod(tile)
+    overhead = computed / math.prod(padded)
+    if overhead > TILE_OVERHEAD_WARN:
+        better = tuple(min(n, max(t, 8 * h)) for n, t, h in zip(padded, tile, halo, strict=True))
+        warnings.warn(
+            f"tiles of {tuple(tile)} need {tuple(halo)} pixels of context on each side, so the "
+            f"{len(tiles)} tiles compute each pixel {overhead:.1f} times: use larger tiles "
+            f"(e.g. {','.join(map(str, better))}) unless memory is short.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def predict(
+    model: Denoiser,
+    image: Any,
+    axes: str | None = None,
+    config: PredictConfig | None = None,
+    *,
+    out: Any = None,
+) -> Any:
+    """Denoise ``image`` and return the result (see :func:`predict_iter`)."""
+    return drain(predict_iter(model, image, axes, config, out=out))
