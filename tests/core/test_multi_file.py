@@ -135,7 +135,7 @@ def test_masked_pixel_limit_holds_for_one_image_and_for_many(many):
     cfg = TrainConfig(axes="YX", patch_size=(64, 64), masked_pixels=300)  # 300 <= 64*64/4
     small = blobs((32, 32))  # the patch shrinks to 32x32: at most 256 masked pixels
     images = [blobs((64, 64)), small] if many else small
-    with pytest.raises(N2VError, match="too many .* use at most 256"):
+    with pytest.raises(N2VError, match=r"too many .* use at most 256"):
         prepare_data(images, cfg)
     ok = prepare_data(images, cfg.replace(masked_pixels=256))
     assert ok.patch == (32, 32) and ok.n_masked == 256
