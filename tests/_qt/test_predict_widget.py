@@ -253,13 +253,14 @@ def test_predict_needs_a_model(make_napari_viewer, images) -> None:
 
 def test_device_line_says_what_the_model_will_use(widget, images, monkeypatch) -> None:
     from napari_n2v.core import device
+    from napari_n2v.core.plan import machine
 
     monkeypatch.setattr(device, "cpu_has_bf16", lambda: True)  # a CPU with bf16: 2D only
     widget.viewer.add_image(images["3d"], name="zstack")
     widget.form.model_combo.setCurrentText("tiny 3D")
-    assert widget.form.device_label.text() == device.describe_device("auto", n_dim=3)
+    assert widget.form.device_label.text() == machine.describe_device("auto", n_dim=3)
     widget.form.model_combo.setCurrentText("tiny 2D")
-    assert widget.form.device_label.text() == device.describe_device("auto", n_dim=2)
+    assert widget.form.device_label.text() == machine.describe_device("auto", n_dim=2)
 
 
 def test_image_box_skips_previews_and_follows_the_selection(widget, images, models) -> None:

@@ -272,13 +272,14 @@ def test_axes_error_names_the_control_and_the_guess(make_widget, noisy):
 
 def test_device_line_says_what_a_3d_run_uses(make_widget, noisy, monkeypatch):
     from napari_n2v.core import device
+    from napari_n2v.core.plan import machine
 
     monkeypatch.setattr(device, "cpu_has_bf16", lambda: True)  # bf16 autocast: 2D only on a CPU
     w = make_widget(noisy["3d"], axis_labels=("z", "y", "x"))
     assert w.axes() == "ZYX"
-    assert w.settings.device_label.text() == device.describe_device("auto", n_dim=3)
+    assert w.settings.device_label.text() == machine.describe_device("auto", n_dim=3)
     w.axes_choice.combo.setCurrentIndex(1)  # frames: 2D training
-    assert w.settings.device_label.text() == device.describe_device("auto", n_dim=2)
+    assert w.settings.device_label.text() == machine.describe_device("auto", n_dim=2)
 
 
 def test_no_torchscript_deprecation_warning_during_training(make_widget, qtbot, noisy, monkeypatch):

@@ -90,3 +90,21 @@ def test_console_script_help():
         [sys.executable, "-m", "napari_n2v.cli.main", "--help"], capture_output=True, text=True
     )
     assert res.returncode == 0 and "train" in res.stdout and "demo" in res.stdout
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_precision_flag_on_train_and_predict(image_tif, tmp_path, capsys, precision):
+    """--precision runs either path on any CPU, and the start line names the instruction set too."""
+    from napari_n2v.core.plan.machine import cpu_isa
+
+    model = tmp_path / "m.n2v.safetensors"
+    args = ["--device", "cpu", "--precision", precision]
+    assert main(["train", str(image_tif), "--out", str(model), *FAST, *args]) == 0
+    said = capsys.readouterr()
+    assert f"training on CPU {cpu_isa()}, {precision}, batch 2" in said.out + said.err
+    out = tmp_path / "den.tif"
+    assert main(["predict", str(model), str(image_tif), "--out", str(out), *args]) == 0
+    assert tifffile.imread(out).shape == (3, 40, 36)
+    with pytest.raises(SystemExit) as err:
+        main(["train", str(image_tif), "--out", str(model), "--precision", "fp8"])
+    assert err.value.code == 2

@@ -5,9 +5,10 @@ import pytest
 import torch
 
 from napari_n2v.core.config import TrainConfig
-from napari_n2v.core.device import default_n_filters, resolved_n_filters
 from napari_n2v.core.model.model_io import load_model
 from napari_n2v.core.model.unet import build_unet
+from napari_n2v.core.plan.defaults import defaults_for, settled_n_filters
+from napari_n2v.core.plan.machine import Machine
 from napari_n2v.core.progress import drain
 from napari_n2v.core.train.trainer import Trainer
 
@@ -15,22 +16,24 @@ from ..conftest import blobs
 
 
 @pytest.mark.parametrize(
-    ("device", "is_3d", "expected"),
+    ("device", "precision", "is_3d", "expected"),
     [
-        ("cpu", True, 16),
-        ("cpu", False, 32),
-        ("cuda", True, 32),
-        ("cuda", False, 32),
-        ("mps", True, 32),
+        ("cpu", "bf16", True, 16),
+        ("cpu", "fp32", True, 16),
+        ("cpu", "bf16", False, 32),
+        ("cpu", "fp32", False, 32),
+        ("cuda", "bf16", True, 32),
+        ("cuda", "fp16", False, 32),
+        ("mps", "fp32", True, 32),
     ],
 )
-def test_default_width_by_device(device, is_3d, expected):
-    assert default_n_filters(torch.device(device), is_3d) == expected
+def test_default_width_by_machine(device, precision, is_3d, expected):
+    assert defaults_for(Machine(torch.device(device), precision), is_3d).n_filters == expected
 
 
 def test_a_given_width_always_wins():
-    assert resolved_n_filters(TrainConfig(axes="ZYX", n_filters=24, device="cpu")) == 24
-    assert resolved_n_filters(TrainConfig(axes="ZYX", device="cpu")) == 16
+    assert settled_n_filters(TrainConfig(axes="ZYX", n_filters=24, device="cpu")) == 24
+    assert settled_n_filters(TrainConfig(axes="ZYX", device="cpu")) == 16
     net = build_unet(TrainConfig(axes="ZYX", device="cpu"), 1)
     assert net.down[0][0].out_channels == 16
 

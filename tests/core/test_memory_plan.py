@@ -8,11 +8,12 @@ from napari_n2v.core.config import PredictConfig, TrainConfig
 from napari_n2v.core.events import InfoEvent
 from napari_n2v.core.model.n2v_model import N2VModel
 from napari_n2v.core.model.unet import build_unet
+from napari_n2v.core.plan import train_plan as plan_mod
+from napari_n2v.core.plan.defaults import defaults_for
+from napari_n2v.core.plan.machine import Machine
 from napari_n2v.core.predict import memory_plan as mp
-from napari_n2v.core.predict import prediction as pred_mod
 from napari_n2v.core.predict.prediction import predict_iter
 from napari_n2v.core.predict.tiling import DEFAULT_TILE_2D, DEFAULT_TILE_3D, balanced_tile
-from napari_n2v.core.train import trainer as train_mod
 from napari_n2v.core.train.trainer import Trainer
 
 GiB = 2**30
@@ -24,6 +25,13 @@ def _model(axes="YX", channels=1):
     cfg = TrainConfig(axes=axes)
     net = build_unet(cfg, channels).eval()
     return N2VModel(cfg, net, np.zeros(channels, np.float32), np.ones(channels, np.float32))
+
+
+def _batch(dev, cfg, patch, dtype=BF16):
+    """The training batch the plan would take on ``dev`` for ``cfg`` (its default filters)."""
+    d = defaults_for(Machine(dev, "bf16" if dtype else "fp32"), cfg.is_3d)
+    cfg = cfg if cfg.n_filters else cfg.replace(n_filters=d.n_filters)
+    return mp.train_batch_size(dev, cfg, 1, patch, d.batch_size, dtype)
 
 
 @pytest.fixture
@@ -55,8 +63,8 @@ def test_a_failed_query_gives_none_and_the_defaults(monkeypatch):
 
     monkeypatch.setattr(torch.cuda, "mem_get_info", broken)
     assert mp.free_gpu_memory(CUDA) is None
-    assert mp.train_batch_size(CUDA, TrainConfig(axes="YX"), 1, (64, 64)) == 128
-    assert mp.train_batch_size(CUDA, TrainConfig(axes="ZYX"), 1, (16, 64, 64)) == 32
+    assert _batch(CUDA, TrainConfig(axes="YX"), (64, 64)) == 128
+    assert _batch(CUDA, TrainConfig(axes="ZYX"), (16, 64, 64)) == 32
     model = _model()
     assert mp.predict_plan(CUDA, model, (4096, 4096), BF16) == (DEFAULT_TILE_2D, 4)
 
@@ -94,27 +102,24 @@ def test_estimate_scales_with_voxels_dtype_and_width():
 def test_cpu_and_mps_keep_todays_training_defaults(free):
     free(80 * GiB)  # never asked off CUDA, but even if it were
     for dev, b2, b3 in ((CPU, 16, 4), (torch.device("mps"), 32, 8)):
-        assert mp.train_batch_size(dev, TrainConfig(axes="YX"), 1, (64, 64)) == b2
-        assert mp.train_batch_size(dev, TrainConfig(axes="ZYX"), 1, (16, 64, 64)) == b3
+        assert _batch(dev, TrainConfig(axes="YX"), (64, 64)) == b2
+        assert _batch(dev, TrainConfig(axes="ZYX"), (16, 64, 64)) == b3
 
 
 def test_big_gpu_keeps_the_default_training_batch(free):
     free(80 * GiB)
-    assert mp.train_batch_size(CUDA, TrainConfig(axes="YX"), 1, (64, 64)) == 128
-    assert mp.train_batch_size(CUDA, TrainConfig(axes="ZYX"), 1, (16, 64, 64)) == 32
-    assert mp.batch_note(32, CUDA, TrainConfig(axes="ZYX")) == ""
+    assert _batch(CUDA, TrainConfig(axes="YX"), (64, 64)) == 128
+    assert _batch(CUDA, TrainConfig(axes="ZYX"), (16, 64, 64)) == 32
 
 
 def test_small_gpu_lowers_the_training_batch_to_a_power_of_two(free):
     free(2 * GiB)
-    cfg = TrainConfig(axes="ZYX")
-    b = mp.train_batch_size(CUDA, cfg, 1, (16, 64, 64))
+    cfg = TrainConfig(axes="ZYX", n_filters=32)
+    b = _batch(CUDA, cfg, (16, 64, 64))
     assert 1 <= b < 32 and b & (b - 1) == 0
     assert b * mp.train_bytes(cfg, 1, (16, 64, 64), torch.float16) <= 0.7 * 2 * GiB
-    assert mp.batch_note(b, CUDA, cfg) == " (lowered to fit free GPU memory)"
-    assert mp.batch_note(b, CUDA, cfg.replace(batch_size=b)) == ""  # the user's own choice
     free(1024)  # not even one patch fits: 1 (the step's out-of-memory message then speaks)
-    assert mp.train_batch_size(CUDA, cfg, 1, (16, 64, 64)) == 1
+    assert _batch(CUDA, cfg, (16, 64, 64)) == 1
 
 
 # --- prediction plan -------------------------------------------------------------------------------
@@ -186,7 +191,7 @@ def test_predict_iter_uses_the_plan_unless_the_user_chose(monkeypatch):
         seen.append(tile)
         return (tuple(tile) if tile else (160, 160)), 3
 
-    monkeypatch.setattr(pred_mod, "predict_plan", plan)
+    monkeypatch.setattr(mp, "predict_plan", plan)  # what core.plan.predict_plan asks
     assert _steps(img, cpu) == [3, 1]  # the plan's tile (4 tiles of 132x132), 3 per pass
     assert _steps(img, cpu.replace(batch_size=2)) == [2, 2]  # the user's batch
     assert _steps(img, cpu.replace(tile_shape=(256, 256))) == [1]  # the user's tile
@@ -205,7 +210,7 @@ def test_trainer_uses_the_plan_unless_the_user_chose(monkeypatch):
     cfg = TrainConfig(axes="YX", patch_size=(32, 32), n_filters=8, device="cpu", steps=1)
     assert Trainer(img, cfg).batch_size == 16  # CPU default, unchanged
     assert Trainer(img, cfg.replace(batch_size=3)).batch_size == 3
-    monkeypatch.setattr(train_mod, "train_batch_size", lambda device, config, ch, patch: 2)
+    monkeypatch.setattr(plan_mod, "train_batch_size", lambda dev, cfg, ch, patch, default, dt: 2)
     lowered = Trainer(img, cfg)
     assert lowered.batch_size == 2
     assert "batch 2 (lowered to fit free GPU memory)" in _start_message(lowered)

@@ -12,11 +12,11 @@ from napari_n2v.core.config import PredictConfig, TrainConfig
 from napari_n2v.core.device import (
     autocast_dtype,
     bf16_conv3d_faulty,
-    describe_device,
     memory_format,
 )
 from napari_n2v.core.errors import N2VError
 from napari_n2v.core.model.unet import build_unet
+from napari_n2v.core.plan.machine import cpu_isa, describe_device
 from napari_n2v.core.predict import prediction as prediction_mod
 from napari_n2v.core.predict.prediction import predict
 from napari_n2v.core.progress import drain
@@ -47,7 +47,8 @@ def test_auto_precision_on_the_cpu_is_bf16_for_3d_and_2d(monkeypatch, has_bf16, 
     assert autocast_dtype(CPU, "auto", 3) is expected
     assert autocast_dtype(CPU, "auto", 2) is expected
     assert autocast_dtype(CPU, "fp32", 3) is None
-    assert describe_device("cpu", "auto", 3) == ("CPU (bf16)" if has_bf16 else "CPU")
+    want = f"CPU {cpu_isa()}, " + ("bf16" if has_bf16 else "fp32")
+    assert describe_device("cpu", "auto", 3) == want
 
 
 def test_memory_format_per_device_and_dimensionality():
@@ -248,8 +249,8 @@ def test_the_start_line_names_the_precision_the_run_trains_in():
     drain(Trainer(img, TrainConfig(precision="bf16", **faulty)).run(), events.append)
     infos = _infos(events)
     start = next(i for i, m in enumerate(infos) if m.startswith("training on "))
-    assert infos[start].startswith("training on CPU, batch")  # not "CPU (bf16)": it runs in fp32
+    assert infos[start].startswith(f"training on CPU {cpu_isa()}, fp32, batch")  # not bf16
     assert any("trains in fp32" in m for m in infos[start + 1 :])  # and the notice says why
     events.clear()
     drain(Trainer(img, TrainConfig(precision="bf16", **TINY_3D)).run(), events.append)
-    assert any(m.startswith("training on CPU (bf16), batch") for m in _infos(events))
+    assert any(m.startswith(f"training on CPU {cpu_isa()}, bf16, batch") for m in _infos(events))

@@ -58,7 +58,7 @@ class PredictForm(QWidget):
 
     def __init__(self, viewer: napari.Viewer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from napari_n2v.core.device import describe_device
+        from napari_n2v.core.plan.machine import describe_device
 
         self.files_button = QPushButton("Files…")
         self.files_button.setCheckable(True)
@@ -155,7 +155,7 @@ class PredictForm(QWidget):
 
     def show_model(self, model: N2VModel | None) -> None:
         """Describe ``model`` (in red when there is none) and set tile/overlap/device from it."""
-        from napari_n2v.core.device import describe_device
+        from napari_n2v.core.plan.machine import describe_device
 
         _set_red(self.model_label, model is None)
         # The device and its precision for this model (core.device.autocast_dtype).

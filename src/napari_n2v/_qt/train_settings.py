@@ -21,13 +21,9 @@ from napari_n2v.core.config import (
     TrainConfig,
     max_masked_pixels,
 )
-from napari_n2v.core.device import (
-    default_batch_size,
-    default_n_filters,
-    describe_device,
-    resolve_device,
-)
 from napari_n2v.core.errors import N2VError
+from napari_n2v.core.plan.defaults import defaults_for
+from napari_n2v.core.plan.machine import describe_device, resolve_machine
 
 __all__ = ["DEVICES", "TrainSettings"]
 
@@ -107,15 +103,16 @@ class TrainSettings(QWidget):
             f"{field_tooltip(TrainConfig, 'masked_pixels')} At most "
             f"{max_masked_pixels(tuple(patch))} for a {' × '.join(map(str, patch))} patch."
         )
-        try:
-            dev = resolve_device(self.device.currentText())
-            self.batch.setSpecialValueText(f"auto ({default_batch_size(dev, self._is_3d)})")
-            self.n_filters.setSpecialValueText(f"auto ({default_n_filters(dev, self._is_3d)})")
+        n_dim = 3 if self._is_3d else 2
+        try:  # what "auto" means on this machine: the plan's defaults (core.plan.defaults)
+            machine = resolve_machine(self.device.currentText(), self._precision, n_dim)
+            d = defaults_for(machine, self._is_3d)
+            self.batch.setSpecialValueText(f"auto ({d.batch_size})")
+            self.n_filters.setSpecialValueText(f"auto ({d.n_filters})")
         except N2VError:
             self.batch.setSpecialValueText("auto")
             self.n_filters.setSpecialValueText("auto")
-        # What the run will use: the device and its precision (core.device.autocast_dtype).
-        n_dim = 3 if self._is_3d else 2
+        # What the run will use: the device, its instruction set and its precision.
         text = describe_device(self.device.currentText(), self._precision, n_dim=n_dim)
         self.device_label.setText(text)
 
@@ -141,5 +138,5 @@ class TrainSettings(QWidget):
             masked_pixels=spin_value(self.masked),
             batch_size=spin_value(self.batch),
         )
-        resolve_device(kw["device"])  # an unavailable device is an invalid setting too
+        resolve_machine(kw["device"])  # an unavailable device is an invalid setting too
         return TrainConfig(**kw)

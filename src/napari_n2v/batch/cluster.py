@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from napari_n2v.batch.jobs import BatchSummary, FileEvent, Job, TileEvent, one_line, remove_output
+from napari_n2v.core.axes import per_axis
 from napari_n2v.core.errors import N2VError
 from napari_n2v.core.io.file_list import is_zarr
 
@@ -155,12 +156,8 @@ def _submit_blocks(
     image = read_image(job.src, axes, model_axes=model.axes, model_3d=model.is_3d)
     n_sp = 3 if model.is_3d else 2
     m = 2**model.config.depth
-    halo = config.overlap or model.halo
-    halo = tuple(halo) * n_sp if len(halo) == 1 else tuple(halo)
-    blk = block or (BLOCK_3D if model.is_3d else BLOCK_2D)
-    blk = tuple(blk) * n_sp if len(blk) == 1 else tuple(blk)
-    if len(blk) != n_sp:
-        raise N2VError(f"--block {blk} needs one value or {n_sp} (one per spatial axis).")
+    halo = per_axis(config.overlap or model.halo, n_sp, "--overlap")
+    blk = per_axis(block or (BLOCK_3D if model.is_3d else BLOCK_2D), n_sp, "--block")
     chunks, plans = plan_blocks(image.data.shape, image.axes, model.is_3d, m, halo, blk)
     target = create_zarr_like(job.out, image.data.shape, chunks=chunks, overwrite=True)
     tag_zarr(target, image.axes, image.scale, image.unit)
@@ -212,8 +209,8 @@ def cluster_predict(
         model = load_model(model, device="cpu")
     fut = client.scatter(data, broadcast=True)  # the model travels once, not once per task
     n_sp = 3 if model.is_3d else 2
-    blk = tuple(block or (BLOCK_3D if model.is_3d else BLOCK_2D))
-    block_bytes = 4 * math.prod(blk * n_sp if len(blk) == 1 else blk)
+    blk = per_axis(block or (BLOCK_3D if model.is_3d else BLOCK_2D), n_sp, "--block")
+    block_bytes = 4 * math.prod(blk or ())
     summary, total, tag = BatchSummary(), len(jobs), uuid.uuid4().hex[:8]
     pending: dict[int, list[Any]] = {}
     started: dict[int, float] = {}

@@ -57,9 +57,10 @@ def duration(text: str) -> float:
 
 
 def _train_args(t: argparse.ArgumentParser) -> None:
-    from napari_n2v.core.config import DEFAULT_MASKED_FRACTION, TrainConfig
+    from napari_n2v.core.config import DEFAULT_MASKED_FRACTION, PRECISIONS, TrainConfig
+    from napari_n2v.core.plan.defaults import describe_train_defaults
 
-    d = TrainConfig()
+    d, auto = TrainConfig(), describe_train_defaults()
     t.add_argument(
         "image",
         nargs="+",
@@ -77,12 +78,12 @@ def _train_args(t: argparse.ArgumentParser) -> None:
         "--patch",
         type=ints,
         help="patch size: one number for a square (2D) or cube (3D), or one per axis such as "
-        "16,64,64; each a multiple of 2**depth (default: 64,64 in 2D, 16,64,64 in 3D)",
+        f"16,64,64; each a multiple of 2**depth (default: {auto['patch']})",
     )
     t.add_argument(
         "--batch",
         type=int,
-        help="patches per step (default: by device; CPU 16 in 2D, 4 in 3D; CUDA 128 in 2D, 32 in 3D)",
+        help=f"patches per step (default: by device; {auto['batch']})",
     )
     t.add_argument(
         "--masked-pixels",
@@ -107,10 +108,21 @@ def _train_args(t: argparse.ArgumentParser) -> None:
     t.add_argument(
         "--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)"
     )
+    t.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="what the network computes in: auto (bf16 where the hardware does it natively, else "
+        "fp32), fp32, bf16 or fp16 (default: auto)",
+    )
     t.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
 
 
 def _predict_args(q: argparse.ArgumentParser) -> None:
+    from napari_n2v.core.config import PRECISIONS
+    from napari_n2v.core.plan.predict_plan import describe_predict_defaults
+
+    auto_p = describe_predict_defaults()
     q.add_argument(
         "model",
         help="a model file saved by napari-n2v train (.n2v.safetensors), or a BioImage Model Zoo "
@@ -143,17 +155,24 @@ def _predict_args(q: argparse.ArgumentParser) -> None:
         "--tile",
         type=ints,
         help="largest tile: one number for every axis or one per axis, e.g. 512 or 32,256,256 "
-        "(default: 512 in 2D, 32,256,256 in 3D)",
+        f"(default: {auto_p['tile']})",
     )
     q.add_argument(
         "--overlap",
         type=ints,
         help="context discarded at each tile side (default: the model's receptive field)",
     )
-    q.add_argument("--batch", type=int, help="tiles per batch (default: 1 on a CPU, 4 on a GPU)")
+    q.add_argument("--batch", type=int, help=f"tiles per pass (default: {auto_p['batch']})")
     q.add_argument("--tta", action="store_true", help="average the 8 flips/rotations (8x slower)")
     q.add_argument(
         "--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)"
+    )
+    q.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="what the network computes in: auto (bf16 where the hardware does it natively, else "
+        "fp32), fp32, bf16 or fp16 (default: auto)",
     )
     q.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     q.add_argument(

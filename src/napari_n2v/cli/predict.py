@@ -45,6 +45,7 @@ def predict_config(args: argparse.Namespace) -> Any:
         overlap=args.overlap,
         batch_size=args.batch,
         device=args.device,
+        precision=args.precision,
         tta=args.tta,
     )
 

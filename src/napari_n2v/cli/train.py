@@ -121,6 +121,7 @@ def _train(args: argparse.Namespace, device: str) -> int:
         "seed": args.seed,
         "struct_axis": args.struct_axis,
         "time_limit_s": args.time,
+        "precision": args.precision,
     }
     if args.time is not None and args.steps is None:  # a time budget alone: it ends the run
         given["steps"] = MAX_STEPS

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .errors import N2VError
+from napari_n2v.core.errors import N2VError
 
 VALID = "STCZYX"
 
@@ -53,3 +53,16 @@ def to_canonical(data: np.ndarray, axes: str) -> np.ndarray:
     c = shape.get("C", 1)
     spatial = [shape[a] for a in "ZYX" if a in shape]
     return data.reshape((s, c, *spatial))
+
+
+def per_axis(values: Sequence[int] | None, n: int, what: str) -> tuple[int, ...] | None:
+    """One number for every spatial axis, or one per axis: ``(64,)`` -> ``(64,) * n``; a wrong count is
+    an N2VError naming ``what`` (e.g. 'tile_shape', '--block')."""
+    if values is None:
+        return None
+    values = tuple(int(v) for v in values)
+    if len(values) == 1:
+        return values * n
+    if len(values) != n:
+        raise N2VError(f"{what} {values} needs one value or {n} (one per spatial axis).")
+    return values

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 import torch
@@ -101,56 +100,6 @@ def bf16_conv3d_faulty(patch: tuple[int, ...], depth: int) -> bool:
         return False
     z = patch[0]
     return any(z == 2 * 2**level for level in range(depth + 1))
-
-
-def describe_device(
-    name: str | torch.device = "auto", precision: str = "auto", n_dim: int = 2
-) -> str:
-    """A short label for a UI: 'CUDA: NVIDIA H100 (bf16)', 'Apple MPS', 'CPU (bf16)', 'CPU'."""
-    try:
-        dev = resolve_device(name)
-    except N2VError as err:
-        return f"unavailable: {err}"
-    dt = autocast_dtype(dev, precision, n_dim)
-    suffix = (
-        f" ({str(dt).replace('torch.', '').replace('bfloat16', 'bf16').replace('float16', 'fp16')})"
-    )
-    suffix = suffix if dt is not None else ""
-    if dev.type == "cuda":
-        return f"CUDA: {torch.cuda.get_device_name(dev)}{suffix}"
-    if dev.type == "mps":
-        return "Apple MPS"
-    return f"CPU{suffix}"
-
-
-#: The U-Net's first-level filters for 3D training on a CPU, where the default 32 is too slow to be
-#: interactive: 16 filters run 3x the patches per second and reached +2 dB more in the same 90 s on the
-#: synthetic 3D benchmark stack (docs/benchmarks.md, "3D defaults on the CPU").
-CPU_3D_FILTERS = 16
-DEFAULT_FILTERS = 32
-
-
-def default_n_filters(device: torch.device, is_3d: bool) -> int:
-    """Filters in the U-Net's first level when the config leaves them open (None)."""
-    return CPU_3D_FILTERS if is_3d and device.type == "cpu" else DEFAULT_FILTERS
-
-
-def resolved_n_filters(config: Any) -> int:
-    """``config.n_filters``, or the default for ``config.device`` and its dimensionality."""
-    if config.n_filters is not None:
-        return int(config.n_filters)
-    return default_n_filters(resolve_device(config.device), config.is_3d)
-
-
-def default_batch_size(device: torch.device, is_3d: bool) -> int:
-    """Patches per step by device: the paper's 128 on GPUs, smaller on a CPU, where per-patch speed
-    falls with batch size and short runs gain more from more steps (benchmarks/sweep.py; figures in
-    docs/benchmarks.md)."""
-    if device.type == "cuda":
-        return 32 if is_3d else 128
-    if device.type == "mps":
-        return 8 if is_3d else 32
-    return 4 if is_3d else 16
 
 
 def seed_everything(seed: int | None) -> int:

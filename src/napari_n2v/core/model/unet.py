@@ -1,13 +1,13 @@
 """The U-Net (2D/3D, with the N2V2 variant) built from a TrainConfig, and its receptive field.
 
-The network itself lives in :mod:`.zoo_arch`, a file that imports torch alone, because that very file is
+The network itself lives in :mod:`napari_n2v.core.zoo.arch`, a file that imports torch alone, because that very file is
 copied into the BioImage Model Zoo packages we export: one copy of the architecture, here and there.
 """
 
 from __future__ import annotations
 
 from napari_n2v.core.config import TrainConfig
-from napari_n2v.core.device import resolved_n_filters
+from napari_n2v.core.plan.defaults import settled_n_filters
 from napari_n2v.core.zoo.arch import ConvBlock, MaxBlurPool, UNet
 
 __all__ = ["ConvBlock", "MaxBlurPool", "UNet", "build_unet", "halo"]
@@ -19,7 +19,7 @@ def build_unet(config: TrainConfig, channels: int) -> UNet:
         n_dim=config.n_spatial,
         channels=channels,
         depth=config.depth,
-        n_filters=resolved_n_filters(config),  # None: the device's default
+        n_filters=settled_n_filters(config),  # None: the machine's default
         kernel_size=config.kernel_size,
         batch_norm=config.batch_norm,
         n2v2=config.n2v2,

@@ -1,6 +1,6 @@
 """Batch and tile sizes from free GPU memory: the training batch and prediction tiles on CUDA.
 
-Training keeps the per-device batch of :func:`.device.default_batch_size` (the batch is part of the
+Training keeps the plan's default batch (:mod:`napari_n2v.core.plan.defaults`; the batch is part of the
 method: it changes the optimisation) and lowers it only when it does not fit in free memory.
 Prediction grows its tiles, then its batch, with free memory: larger tiles recompute less overlap and
 more tiles per pass keep a large card busy. On a CPU or MPS, or when the query fails, the fixed
@@ -9,7 +9,7 @@ caching allocator holds unused); nothing is allocated to ask.
 
 The estimate
 ------------
-Bytes per voxel of a patch or tile, counted over the U-Net of :mod:`.zoo_arch` (widths
+Bytes per voxel of a patch or tile, counted over the U-Net of :mod:`napari_n2v.core.zoo.arch` (widths
 ``w_l = n_filters * 2**l``; a level-``l`` voxel covers ``2**(n_dim * l)`` input voxels, so deeper levels
 count that much less), in the autocast dtype (bf16/fp16: 2 bytes, fp32: 4):
 
@@ -24,10 +24,8 @@ count that much less), in the autocast dtype (bf16/fp16: 2 bytes, fp32: 4):
 
 Both are multiplied by ``MARGIN`` (cuDNN workspaces, allocator rounding, the loss and the masking
 buffers), and the weights (Adam: ``18 * params`` bytes; inference ``6 * params``) are subtracted from the
-budget. Checked on a CPU in fp32 with the default network (growth of peak RSS per patch between batch 8
-and 32, one process each), estimate before the margin vs measured: training 10.7 vs 10.3 MB per 64x64
-patch and 142 vs 130 MB per 16x64x64; inference (unfused, oneDNN's reorders) 3.0 vs 3.8 MB and 46 vs
-53 MB, within the margin. Not yet checked against ``torch.cuda.max_memory_allocated`` on a GPU.
+budget. The estimate against measured peak memory: ``python -m benchmarks run memory`` and
+docs/benchmarks.md ("memory").
 """
 
 from __future__ import annotations
@@ -38,8 +36,8 @@ from collections.abc import Sequence
 import torch
 
 from napari_n2v.core.config import TrainConfig
-from napari_n2v.core.device import autocast_dtype, default_batch_size, resolved_n_filters
 from napari_n2v.core.model.denoiser import Denoiser
+from napari_n2v.core.plan.defaults import settled_n_filters
 from napari_n2v.core.predict.tiling import DEFAULT_TILE_2D, DEFAULT_TILE_3D, balanced_tile
 
 #: Shares of free memory a training step / a prediction batch may plan to use.
@@ -78,7 +76,7 @@ def _dtype_bytes(dtype: torch.dtype | None) -> int:
 
 
 def _widths(config: TrainConfig) -> list[int]:
-    return [resolved_n_filters(config) * 2**level for level in range(config.depth + 1)]
+    return [settled_n_filters(config) * 2**level for level in range(config.depth + 1)]
 
 
 def train_values_per_voxel(config: TrainConfig, channels: int) -> tuple[float, float]:
@@ -156,34 +154,23 @@ def _pow2_floor(n: int) -> int:
     return 1 << (n.bit_length() - 1) if n >= 1 else 1
 
 
-def _safe_dtype(device: torch.device, precision: str, n_dim: int) -> torch.dtype | None:
-    try:
-        return autocast_dtype(device, precision, n_dim)
-    except Exception:  # a CUDA query failed: plan for fp32, the larger
-        return None
-
-
 def train_batch_size(
-    device: torch.device, config: TrainConfig, channels: int, patch: Sequence[int]
+    device: torch.device,
+    config: TrainConfig,
+    channels: int,
+    patch: Sequence[int],
+    default: int,
+    dtype: torch.dtype | None,
 ) -> int:
-    """Patches per step when the user gave none: :func:`.device.default_batch_size`, lowered on CUDA
-    to a power of two that fits in ``TRAIN_SHARE`` of free memory (at least 1: if even one patch does
-    not fit, the step's out-of-memory message says what to change)."""
-    default = default_batch_size(device, config.is_3d)
+    """Patches per step when the user gave none: the plan's ``default``, lowered on CUDA to a power of
+    two that fits in ``TRAIN_SHARE`` of free memory (at least 1: if even one patch does not fit, the
+    step's out-of-memory message says what to change)."""
     free = free_gpu_memory(device)
     if free is None:
         return default
-    dtype = _safe_dtype(device, config.precision, config.n_spatial)
     budget = TRAIN_SHARE * free - 18 * param_count(config, channels)
     fits = int(budget // train_bytes(config, channels, patch, dtype)) if budget > 0 else 0
     return max(1, min(default, _pow2_floor(fits)))
-
-
-def batch_note(batch: int, device: torch.device, config: TrainConfig) -> str:
-    """' (lowered to fit free GPU memory)' when the default batch was lowered, else ''."""
-    if config.batch_size is None and batch < default_batch_size(device, config.is_3d):
-        return " (lowered to fit free GPU memory)"
-    return ""
 
 
 def predict_plan(

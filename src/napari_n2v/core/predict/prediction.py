@@ -7,7 +7,6 @@ default, or any array with ``__setitem__`` such as a zarr array), so data larger
 from __future__ import annotations
 
 import copy
-import math
 import time
 import warnings
 from collections.abc import Generator, Sequence
@@ -19,12 +18,11 @@ import numpy as np
 import torch
 
 from napari_n2v.core.config import PredictConfig
-from napari_n2v.core.device import autocast_dtype, memory_format, out_of_memory_hint, resolve_device
+from napari_n2v.core.device import memory_format, out_of_memory_hint
 from napari_n2v.core.errors import N2VError
-from napari_n2v.core.layout import Layout, guess_axes
+from napari_n2v.core.layout import Layout
 from napari_n2v.core.model.denoiser import Denoiser
-from napari_n2v.core.predict.memory_plan import predict_plan
-from napari_n2v.core.predict.tiling import balanced_tile, clip_to_image, round_up, tile_grid
+from napari_n2v.core.plan.predict_plan import plan_prediction
 from napari_n2v.core.progress import drain
 from napari_n2v.core.train.data import check_dtype
 
@@ -79,14 +77,6 @@ def inference_network(
     return eval_copy.to(device, memory_format=fmt)  # type: ignore[call-overload]
 
 
-def resolve_axes(model: Denoiser, shape: Sequence[int], axes: str | None, rgb: bool = False) -> str:
-    if axes is not None:
-        return axes
-    if len(model.axes) == len(shape):
-        return model.axes
-    return guess_axes(len(shape), model.is_3d, rgb)
-
-
 def predict_iter(
     model: Denoiser,
     image: Any,
@@ -100,41 +90,13 @@ def predict_iter(
     config = config or PredictConfig()
     shape = tuple(image.shape)
     check_dtype(image.dtype)
-    layout = Layout.create(resolve_axes(model, shape, axes), shape, model.is_3d)
-    if layout.n_channels != model.n_channels:
-        raise N2VError(
-            f"the model was trained on {model.n_channels} channel(s) but the image has "
-            f"{layout.n_channels} (axes {layout.axes!r}, shape {shape}): use a model trained on "
-            "this kind of data, or give the channel axis as 'C'."
-        )
+    plan = plan_prediction(model, shape, axes, config)
     if out is None:
         out = np.empty(shape, dtype=np.float32)
     elif tuple(out.shape) != shape:
         raise N2VError(f"out has shape {tuple(out.shape)} but the image has {shape}.")
-    device = resolve_device(config.device)
-    m = 2**model.config.depth
-    n_sp = len(layout.spatial_letters)
-    sizes = {}
-    for name, v in (("tile_shape", config.tile_shape), ("overlap", config.overlap)):
-        if v is not None and len(v) == 1:  # one number: the same on every spatial axis
-            v = v * n_sp
-        if v is not None and len(v) != n_sp:
-            raise N2VError(
-                f"{name} {v} needs one value or {n_sp} ({', '.join(layout.spatial_letters)})."
-            )
-        sizes[name] = v
-    halo = tuple(round_up(o, m) for o in (sizes["overlap"] or model.halo))
-    padded = [round_up(n, m) for n in layout.spatial_shape]
-    dt = autocast_dtype(device, config.precision, n_sp)
-    largest, auto_batch = predict_plan(  # grown with free GPU memory; a given tile is kept
-        device, model, padded, dt, tile=sizes["tile_shape"], halo=halo
-    )
-    tile = balanced_tile(padded, largest, halo, m)
-    clipped = (clip_to_image(t, layout.spatial_shape) for t in tile_grid(padded, tile, halo))
-    tiles = [t for t in clipped if t is not None]
-    _warn_small_tiles(tiles, padded, tile, halo)
-    total = layout.n_samples * len(tiles)
-    batch = config.batch_size or auto_batch
+    layout, device, dt = plan.layout, plan.machine.device, plan.machine.amp_dtype
+    tile, tiles, total, batch = plan.tile, plan.tiles, plan.total, plan.batch
     mean = torch.as_tensor(model.mean, dtype=torch.float32, device=device).reshape(
         1, -1, *[1] * len(tile)
     )
@@ -171,29 +133,6 @@ def predict_iter(
         rate = done / (time.perf_counter() - t0)
         yield PredictEvent(done, total, (total - done) / rate if rate > 0 else None)
     return out
-
-
-#: Warn when tiles make the network compute each pixel more than this many times (halo overhead).
-TILE_OVERHEAD_WARN = 3.0
-
-
-def _warn_small_tiles(
-    tiles: Sequence[Any], padded: Sequence[int], tile: Sequence[int], halo: Sequence[int]
-) -> None:
-    """Tiles much smaller than their context recompute most pixels: say so, with a better size."""
-    if len(tiles) < 2:
-        return
-    computed = len(tiles) * math.prod(tile)
-    overhead = computed / math.prod(padded)
-    if overhead > TILE_OVERHEAD_WARN:
-        better = tuple(min(n, max(t, 8 * h)) for n, t, h in zip(padded, tile, halo, strict=True))
-        warnings.warn(
-            f"tiles of {tuple(tile)} need {tuple(halo)} pixels of context on each side, so the "
-            f"{len(tiles)} tiles compute each pixel {overhead:.1f} times: use larger tiles "
-            f"(e.g. {','.join(map(str, better))}) unless memory is short.",
-            UserWarning,
-            stacklevel=3,
-        )
 
 
 def predict(

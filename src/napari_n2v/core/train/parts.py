@@ -14,6 +14,7 @@ import torch
 from napari_n2v.core.config import TrainConfig
 from napari_n2v.core.errors import N2VError
 from napari_n2v.core.model.n2v_model import N2VModel
+from napari_n2v.core.predict.memory_plan import free_gpu_memory
 from napari_n2v.core.train.data import DevicePatchSampler, PatchSampler, Sampler
 from napari_n2v.core.train.prepare import TrainData
 
@@ -100,8 +101,8 @@ def make_sampler(
     takes < 25% of its free memory as float32, or from the array in memory."""
     if data.sources is not None:  # several images, left on disk: patches read where they are
         return data.sources.sampler("train", data.patch, config.augment, rng)
-    if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
+    free = free_gpu_memory(device)
+    if free is not None:
         if data.data.size * 4 < 0.25 * free:
             return DevicePatchSampler(
                 data.data, data.train_region, data.patch, config.augment, rng, device

@@ -9,13 +9,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from napari_n2v.core.config import TrainConfig
 from napari_n2v.core.device import (
-    autocast_dtype,
-    bf16_conv3d_faulty,
     memory_format,
     out_of_memory_hint,
 )
+from napari_n2v.core.plan.train_plan import TrainPlan
 from napari_n2v.core.train.data import PatchSampler, Sampler
 from napari_n2v.core.train.masking import Masker, MaskResult, masked_mse
 from napari_n2v.core.train.prepare import TrainData
@@ -67,7 +65,7 @@ class StepRunner:
         radius: int,
         struct_span: int,
         learning_rate: float,
-        precision: str,
+        dtype: torch.dtype | None,
         device: torch.device,
         batch_size: int,
         steps_per_epoch: int,
@@ -81,21 +79,9 @@ class StepRunner:
         )  # what step() calls: a DDP wrapper under torchrun
         self.opt = torch.optim.Adam(self.net.parameters(), lr=learning_rate)
         self.sched = plateau_scheduler(self.opt, learning_rate, steps_per_epoch)
-        self.dtype = autocast_dtype(device, precision, n_dim)
+        self.dtype = dtype  # the plan's autocast dtype (None: fp32)
         self.scaler = torch.amp.GradScaler(device.type) if self.dtype == torch.float16 else None
         self._notices: list[str] = []
-        depth = int(getattr(net, "depth", 0))
-        if (
-            device.type == "cpu"
-            and self.dtype is not None
-            and bf16_conv3d_faulty(data.patch, depth)
-        ):
-            self.dtype = None  # a CPU kernel gives wrong bf16 gradients for this patch: see there
-            self._notices.append(
-                f"bf16 3D training on the CPU needs at least 3 planes at every U-Net level (a "
-                f"oneDNN kernel returns wrong gradients for 2): patch {tuple(data.patch)} with depth "
-                f"{depth} trains in fp32; a Z patch of {3 * 2**depth} or more trains in bf16"
-            )
         self.steps = 0  # step() calls so far: the Trainer's step number
         self.skipped = 0  # guarded steps skipped for non-finite values
         self.masker = Masker(
@@ -106,25 +92,19 @@ class StepRunner:
         self.std = torch.as_tensor(data.std, device=device).reshape(shape)
 
     @classmethod
-    def for_config(
-        cls,
-        net: torch.nn.Module,
-        data: TrainData,
-        config: TrainConfig,
-        device: torch.device,
-        batch_size: int,
-    ) -> StepRunner:
-        """A runner with the masking, optimiser and precision that ``config`` asks for."""
+    def for_plan(cls, net: torch.nn.Module, plan: TrainPlan) -> StepRunner:
+        """A runner with the masking, optimiser, batch and precision that ``plan`` settled."""
+        config = plan.config
         return cls(
             net,
-            data,
+            plan.data,
             strategy=config.resolved_strategy,
             radius=config.neighbor_radius,
             struct_span=config.struct_span,
             learning_rate=config.learning_rate,
-            precision=config.precision,
-            device=device,
-            batch_size=batch_size,
+            dtype=plan.machine.amp_dtype,
+            device=plan.machine.device,
+            batch_size=plan.batch_size,
             steps_per_epoch=config.steps_per_epoch,
         )
 

@@ -17,29 +17,23 @@ import numpy as np
 import torch
 
 from napari_n2v.core.config import PredictConfig, TrainConfig
-from napari_n2v.core.device import (
-    default_n_filters,
-    describe_device,
-    resolve_device,
-    seed_everything,
-)
+from napari_n2v.core.device import seed_everything
 from napari_n2v.core.errors import N2VError
 from napari_n2v.core.events import Event, InfoEvent, PreviewEvent, TrainEvent
 from napari_n2v.core.model.n2v_model import N2VModel
 from napari_n2v.core.model.unet import build_unet
-from napari_n2v.core.predict.memory_plan import batch_note, train_batch_size
+from napari_n2v.core.plan.train_plan import TrainPlan, plan_training
 from napari_n2v.core.progress import TrainProgress, drain
 from napari_n2v.core.train.distributed import Ranks
 from napari_n2v.core.train.parts import (
     BestKeeper,
     Mailbox,
     RateMeter,
-    continue_config,
     finite_loss,
     make_sampler,
     wrap_model,
 )
-from napari_n2v.core.train.prepare import TrainData, prepare_data
+from napari_n2v.core.train.prepare import TrainData
 from napari_n2v.core.train.step import StepRunner, val_sampler
 
 
@@ -76,19 +70,14 @@ class Trainer:
         name: str | None = None,
         image_names: list[str] | None = None,
     ) -> None:
-        if model is not None:
-            config = continue_config(model, config)
-        self.device = resolve_device(config.device)
-        if config.n_filters is None:  # the device's default, recorded in the model
-            config = config.replace(n_filters=default_n_filters(self.device, config.is_3d))
-        self.config = config
-        self.data: TrainData = prepare_data(
+        self.plan: TrainPlan = plan_training(
             image, config, val_image=val_image, model=model, names=image_names
         )
+        self.config = self.plan.config
+        self.device = self.plan.machine.device
+        self.data: TrainData = self.plan.data
+        self.batch_size = self.plan.batch_size
         self.ranks = Ranks()
-        self.batch_size = config.batch_size or train_batch_size(
-            self.device, config, self.data.channels, self.data.patch
-        )
         self._base = model
         self.name = name or (model.name if model else "n2v model")
         self._stop = threading.Event()
@@ -139,13 +128,10 @@ class Trainer:
         if rk.active:
             yield InfoEvent(rk.describe(self.batch_size, cfg.learning_rate))
         net = copy.deepcopy(self._base.network) if self._base else build_unet(cfg, d.channels)
-        runner = StepRunner.for_config(net, d, cfg, dev, self.batch_size)
-        precision = cfg.precision if runner.dtype is not None else "fp32"  # the runner may route
-        yield InfoEvent(
-            f"training on {describe_device(dev, precision, cfg.n_spatial)}, batch "
-            f"{self.batch_size}{batch_note(self.batch_size, dev, cfg)}, patch {d.patch}, "
-            f"{d.n_masked} masked pixels per patch"
-        )
+        runner = StepRunner.for_plan(net, self.plan)
+        yield InfoEvent(self.plan.start_line())
+        if self.plan.machine.reason:
+            yield InfoEvent(self.plan.machine.reason)
         self._net = runner.net
         runner.train_net = rk.wrap(runner.net, dev)  # DDP under torchrun: gradients all-reduced
         sampler = make_sampler(d, cfg, dev, np.random.default_rng(rk.rank_seed(seed)))
