@@ -1,5 +1,6 @@
 """Classical baselines for Noise2Void and a quality score that needs no clean image (Noise2Self)."""
 
+from .calibrate import BaselineResult, MethodResult, baseline, mix_weight
 from .filters import (
     blind_gaussian,
     blind_median,
@@ -12,7 +13,10 @@ from .filters import (
 from .score import Score, compare, db_gap, difference, masked_score, self_supervised_score
 
 __all__ = [
+    "BaselineResult",
+    "MethodResult",
     "Score",
+    "baseline",
     "blind_gaussian",
     "blind_median",
     "bm3d_filter",
@@ -23,6 +27,7 @@ __all__ = [
     "gaussian",
     "masked_score",
     "median",
+    "mix_weight",
     "nl_means",
     "self_supervised_score",
 ]
