@@ -1,6 +1,6 @@
 """The U-Net (2D/3D, with the N2V2 variant) built from a TrainConfig, and its receptive field.
 
-The network itself lives in :mod:`.zoo_arch`, a file that imports torch alone, because that very file is
+The network itself lives in :mod:`..zoo.arch`, a file that imports torch alone, because that very file is
 copied into the BioImage Model Zoo packages we export: one copy of the architecture, here and there.
 """
 

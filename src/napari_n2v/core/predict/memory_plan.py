@@ -1,6 +1,6 @@
 """Batch and tile sizes from free GPU memory: the training batch and prediction tiles on CUDA.
 
-Training keeps the per-device batch of :func:`.device.default_batch_size` (the batch is part of the
+Training keeps the per-device batch of :func:`..device.default_batch_size` (the batch is part of the
 method: it changes the optimisation) and lowers it only when it does not fit in free memory.
 Prediction grows its tiles, then its batch, with free memory: larger tiles recompute less overlap and
 more tiles per pass keep a large card busy. On a CPU or MPS, or when the query fails, the fixed
@@ -9,7 +9,7 @@ caching allocator holds unused); nothing is allocated to ask.
 
 The estimate
 ------------
-Bytes per voxel of a patch or tile, counted over the U-Net of :mod:`.zoo_arch` (widths
+Bytes per voxel of a patch or tile, counted over the U-Net of :mod:`..zoo.arch` (widths
 ``w_l = n_filters * 2**l``; a level-``l`` voxel covers ``2**(n_dim * l)`` input voxels, so deeper levels
 count that much less), in the autocast dtype (bf16/fp16: 2 bytes, fp32: 4):
 
@@ -166,7 +166,7 @@ def _safe_dtype(device: torch.device, precision: str, n_dim: int) -> torch.dtype
 def train_batch_size(
     device: torch.device, config: TrainConfig, channels: int, patch: Sequence[int]
 ) -> int:
-    """Patches per step when the user gave none: :func:`.device.default_batch_size`, lowered on CUDA
+    """Patches per step when the user gave none: :func:`..device.default_batch_size`, lowered on CUDA
     to a power of two that fits in ``TRAIN_SHARE`` of free memory (at least 1: if even one patch does
     not fit, the step's out-of-memory message says what to change)."""
     default = default_batch_size(device, config.is_3d)
