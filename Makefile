@@ -1,4 +1,5 @@
 # Two entry points (see README): `make demo` and `make test`. Each creates .venv and installs what it needs.
+# `make docs` builds the documentation site into site/ (mkdocs, strict: a broken link fails).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -6,8 +7,9 @@ PY := $(VENV)/bin/python
 # (or another index) is fine elsewhere: `make TORCH_SPEC='torch>=2.1' test`.
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.docs-installed
 
-.PHONY: demo test lint install clean
+.PHONY: demo test docs lint install clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +32,16 @@ test: $(STAMP)
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
 
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -d site
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) demo_output .pytest_cache .ruff_cache
+	rm -rf $(VENV) demo_output site .pytest_cache .ruff_cache

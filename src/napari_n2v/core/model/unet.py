@@ -1,7 +1,7 @@
 """The U-Net (2D/3D, with the N2V2 variant) built from a TrainConfig, and its receptive field.
 
-The network itself lives in :mod:`napari_n2v.core.zoo.arch`, a file that imports torch alone, because that very file is
-copied into the BioImage Model Zoo packages we export: one copy of the architecture, here and there.
+The network itself lives in :mod:`napari_n2v.core.zoo.arch`, a file that imports torch alone, because
+that very file is copied into the BioImage Model Zoo packages we export: one copy of the architecture, here and there.
 """
 
 from __future__ import annotations

@@ -56,6 +56,8 @@ class Trainer:
     image_names
         Names of the images in a list (for messages), e.g. their file names.
 
+    Notes
+    -----
     Under torchrun (a process group is initialised) the run is data-parallel: see
     :mod:`napari_n2v.core.train.distributed`.
     """

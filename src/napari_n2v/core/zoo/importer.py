@@ -2,7 +2,7 @@
 
 - napari-n2v's own exports: the attached model JSON + the state dict (weights-only) -> a lossless
   :class:`N2VModel`.
-- CAREamics 0.3.x N2V/N2V2 U-Nets: their state dict mapped onto our U-Net (:mod:`careamics_import`).
+- CAREamics 0.3.x N2V/N2V2 U-Nets: their state dict mapped onto our U-Net (:mod:`.careamics`).
 - Any other model with TorchScript weights, only with ``trust=True`` (TorchScript is code): a
   predict-only :class:`TorchScriptModel`.
 - Anything else: one N2VError saying what the package is and why it cannot be used.
