@@ -64,10 +64,10 @@ class TrainConfig:
         Wall-clock budget in seconds (None: none); the run stops at the first step past it, keeping
         the best model, as a Stop does.
     batch_size
-        Patches per step. None: a per-device default (see :func:`napari_n2v.core.device.default_batch_size`).
+        Patches per step. None: the machine's default (see :mod:`napari_n2v.core.plan.defaults`).
     n_filters
         Filters in the U-Net's first level. None: 32, or 16 for 3D on a CPU (see
-        :func:`napari_n2v.core.device.default_n_filters`); the trained model records the number used.
+        :mod:`napari_n2v.core.plan.defaults`); the trained model records the number used.
     """
 
     axes: str = _f("YX", "Axes", "letters from STCZYX, one per dimension; Z means 3D training")
