@@ -1,0 +1,325 @@
+"""Atomic, exclusive output writing: nothing half-written ever sits at the final name."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import napari_n2v
+from napari_n2v.core.errors import N2VError
+from napari_n2v.core.io import atomic
+from napari_n2v.core.io.atomic import (
+    atomic_write,
+    check_writable,
+    cleanup_stale,
+    describe_os_error,
+    write_bytes_atomic,
+)
+from napari_n2v.core.io.lock import lock_path, partial_path, pid_alive
+
+SRC = str(Path(napari_n2v.__file__).parents[1])
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": SRC}
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < end, "the child never got ready"
+        time.sleep(0.02)
+
+
+def test_writes_complete_file_and_leaves_nothing_else(tmp_path):
+    out = tmp_path / "out.bin"
+    write_bytes_atomic(out, b"new data")
+    assert out.read_bytes() == b"new data"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
+
+
+def test_existing_output_needs_overwrite(tmp_path):
+    out = tmp_path / "out.bin"
+    out.write_bytes(b"old")
+    with pytest.raises(N2VError, match="exists: pass --overwrite"):
+        write_bytes_atomic(out, b"new")
+    assert out.read_bytes() == b"old"
+    write_bytes_atomic(out, b"new", overwrite=True)
+    assert out.read_bytes() == b"new"
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("writer failed"), KeyboardInterrupt()])
+def test_failing_writer_keeps_old_file_and_removes_temporary(tmp_path, exc):
+    out = tmp_path / "out.bin"
+    out.write_bytes(b"old")
+    with pytest.raises(type(exc)), atomic_write(out, overwrite=True) as tmp:
+        tmp.write_bytes(b"half")
+        raise exc
+    assert out.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]  # no temporary, no lock
+
+
+def test_disk_full_while_writing_is_one_line_and_keeps_old(tmp_path):
+    out = tmp_path / "out.bin"
+    out.write_bytes(b"old")
+    with pytest.raises(N2VError, match="no space left on device writing") as info:
+        with atomic_write(out, overwrite=True) as tmp:
+            tmp.write_bytes(b"half")
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert "\n" not in str(info.value)
+    assert out.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
+
+
+def test_failing_move_keeps_old_file(tmp_path, monkeypatch):
+    out = tmp_path / "out.bin"
+    out.write_bytes(b"old")
+
+    def no_space(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(atomic.os, "replace", no_space)
+    with pytest.raises(N2VError, match="no space left"):
+        write_bytes_atomic(out, b"new", overwrite=True)
+    monkeypatch.undo()
+    assert out.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
+
+
+def test_folder_store_overwrite_swaps_only_when_complete(tmp_path):
+    out = tmp_path / "out.zarr"
+    out.mkdir()
+    (out / "old").write_text("old")
+    with pytest.raises(RuntimeError), atomic_write(out, overwrite=True, is_dir=True) as tmp:
+        tmp.mkdir()
+        (tmp / "new").write_text("half")
+        raise RuntimeError("interrupted")
+    assert [p.name for p in out.iterdir()] == ["old"]
+    with atomic_write(out, overwrite=True, is_dir=True) as tmp:
+        tmp.mkdir()
+        (tmp / "new").write_text("new")
+    assert [p.name for p in out.iterdir()] == ["new"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.zarr"]  # old one deleted
+
+
+@pytest.mark.parametrize("is_dir", [False, True])
+def test_target_appearing_meanwhile_is_never_replaced(tmp_path, is_dir):
+    out = tmp_path / "out"
+    with pytest.raises(N2VError, match="created by something else"):
+        with atomic_write(out, is_dir=is_dir) as tmp:
+            if is_dir:
+                tmp.mkdir()
+                (tmp / "mine").write_text("mine")
+            else:
+                tmp.write_text("mine")
+            out.write_text("theirs")  # another program wrote the output meanwhile
+    assert out.read_text() == "theirs"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_second_writer_in_process_is_refused(tmp_path):
+    out = tmp_path / "out.bin"
+    with atomic_write(out) as tmp:
+        tmp.write_bytes(b"first")
+        with pytest.raises(N2VError, match=rf"another run is writing .*\(pid {os.getpid()}\)"):
+            write_bytes_atomic(out, b"second")
+        with pytest.raises(N2VError, match="another run is writing"):
+            check_writable(out)
+    assert out.read_bytes() == b"first"
+
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from napari_n2v.core.io.atomic import atomic_write
+out, ready, go = (Path(a) for a in sys.argv[1:4])
+with atomic_write(out) as tmp:
+    tmp.write_bytes(b"child")
+    ready.write_text("ready")
+    while not go.exists():
+        time.sleep(0.02)
+"""
+
+
+def test_second_writer_from_another_process_is_refused(tmp_path):
+    out, ready, go = tmp_path / "out.bin", tmp_path / "ready", tmp_path / "go"
+    cmd = [sys.executable, "-c", HOLD, str(out), str(ready), str(go)]
+    proc = subprocess.Popen(cmd, env=_env())
+    try:
+        _wait_for(ready, proc)
+        with pytest.raises(N2VError, match=rf"another run is writing .*\(pid {proc.pid}\)") as e:
+            write_bytes_atomic(out, b"parent")
+        assert "\n" not in str(e.value)
+        go.write_text("go")
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+    assert out.read_bytes() == b"child"
+
+
+BIG = """
+import sys, time
+from pathlib import Path
+from napari_n2v.core.io.atomic import atomic_write
+out, ready = Path(sys.argv[1]), Path(sys.argv[2])
+with atomic_write(out) as tmp, open(tmp, "wb") as f:
+    for i in range(10_000):
+        f.write(b"x" * 2**20)
+        if i == 3:
+            f.flush()
+            ready.write_text("ready")
+            time.sleep(0.05)
+"""
+
+
+def test_kill_9_mid_write_leaves_only_a_temporary_that_cleanup_and_rerun_handle(tmp_path):
+    folder = tmp_path / "outs"
+    folder.mkdir()
+    out, ready = folder / "big.bin", tmp_path / "ready"
+    proc = subprocess.Popen([sys.executable, "-c", BIG, str(out), str(ready)], env=_env())
+    try:
+        _wait_for(ready, proc)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert not out.exists()
+    tmp = partial_path(out, proc.pid)
+    assert tmp.stat().st_size >= 4 * 2**20 and lock_path(out).exists()
+    assert not pid_alive(proc.pid)
+    assert check_writable(out) == out  # a stale lock does not block
+    notes: list[str] = []
+    write_bytes_atomic(folder / "other.bin", b"unrelated")
+    (folder / ".other.bin.partial-1").mkdir()  # a folder store some other dead run left
+    found = cleanup_stale(folder, note=notes.append)
+    assert sorted(p.name for p in found) == sorted([tmp.name, ".other.bin.partial-1"])
+    assert sorted(p.name for p in folder.iterdir()) == ["other.bin"]
+    assert any("took over" in n for n in notes)
+
+
+def test_rerun_after_kill_takes_over_and_removes_leftovers(tmp_path):
+    out = tmp_path / "out.bin"
+    dead = _dead_pid()
+    lock_path(out).write_text(f'{{"pid": {dead}, "host": "{os.uname().nodename}"}}')
+    partial_path(out, dead).write_bytes(b"half")
+    notes: list[str] = []
+    with atomic_write(out, note=notes.append) as tmp:
+        assert not partial_path(out, dead).exists()
+        tmp.write_bytes(b"whole")
+    assert out.read_bytes() == b"whole"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
+    assert notes and f"pid {dead}" in notes[0]
+
+
+def test_interrupted_folder_swap_restores_the_old_output(tmp_path):
+    out = tmp_path / "out.zarr"
+    old = tmp_path / f".out.zarr.old-{_dead_pid()}"
+    old.mkdir()
+    (old / "data").write_text("old")
+    with pytest.raises(N2VError, match="exists: pass --overwrite"):
+        with atomic_write(out, is_dir=True, note=lambda s: None) as tmp:
+            tmp.mkdir()
+    assert (out / "data").read_text() == "old"
+
+
+def test_unreadable_lock_counts_as_live_only_while_fresh(tmp_path):
+    out = tmp_path / "out.bin"
+    lock_path(out).write_text("")
+    with pytest.raises(N2VError, match=r"another run is writing .*\(pid \?\)"):
+        check_writable(out)
+    old = time.time() - 3600
+    os.utime(lock_path(out), (old, old))
+    write_bytes_atomic(out, b"ok")
+    assert out.read_bytes() == b"ok" and not lock_path(out).exists()
+
+
+def test_another_hosts_lock_is_respected(tmp_path):
+    out = tmp_path / "out.bin"
+    lock_path(out).write_text('{"pid": 1, "host": "some-other-host"}')
+    with pytest.raises(N2VError, match="pid 1 on some-other-host"):
+        write_bytes_atomic(out, b"x")
+
+
+def test_missing_folder_is_refused_or_made(tmp_path):
+    out = tmp_path / "a" / "b" / "out.bin"
+    with pytest.raises(N2VError, match="does not exist: create it"):
+        check_writable(out)
+    notes: list[str] = []
+    with atomic_write(out, make_parents=True, note=notes.append) as tmp:
+        tmp.write_bytes(b"x")
+    assert out.read_bytes() == b"x"
+    assert notes == [f"created the folder {out.parent}"]
+
+
+def test_file_where_a_folder_is_expected(tmp_path):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(N2VError, match="is a file, not a folder"):
+        check_writable(tmp_path / "f" / "out.bin", make_parents=True)
+    (tmp_path / "g").write_text("x")
+    with pytest.raises(N2VError, match="is a file, not a folder: remove it"):
+        check_writable(tmp_path / "g", overwrite=True, is_dir=True)
+
+
+def test_read_only_folder_by_permission_bits(tmp_path, monkeypatch):
+    monkeypatch.setattr(atomic.os, "access", lambda path, mode: False)
+    with pytest.raises(N2VError, match=r"cannot write in .*permission denied"):
+        check_writable(tmp_path / "out.bin")
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [(errno.EACCES, "permission denied"), (errno.EROFS, "read-only file system")],
+)
+def test_read_only_folder_found_by_the_probe(tmp_path, monkeypatch, code, words):
+    real_open = os.open
+
+    def refuse(path, flags, mode=0o777, **kw):
+        if ".napari-n2v-probe-" in str(path):
+            raise OSError(code, os.strerror(code), str(path))
+        return real_open(path, flags, mode, **kw)
+
+    monkeypatch.setattr(atomic.os, "open", refuse)
+    with pytest.raises(N2VError, match=words):
+        check_writable(tmp_path / "out.bin")
+
+
+def test_free_space_is_checked_against_the_estimate(tmp_path, monkeypatch):
+    usage = atomic.shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(atomic.shutil, "disk_usage", lambda p: usage._replace(free=1000 * 2**20))
+    check_writable(tmp_path / "out.bin", size_hint=900 * 2**20)
+    with pytest.raises(N2VError, match=r"needs about 1.0 GiB, 1000.0 MiB is free") as e:
+        check_writable(tmp_path / "out.bin", size_hint=2**30 - 10 * 2**20)
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        (errno.ENOSPC, "no space left on device writing /x/out.tif: free space"),
+        (errno.EDQUOT, "disk quota exceeded writing /x/out.tif"),
+        (errno.EROFS, "/x/out.tif is on a read-only file system"),
+        (errno.EACCES, "permission denied writing /x/out.tif"),
+        (errno.EPERM, "not permitted to write /x/out.tif"),
+        (errno.ENOTDIR, "a file stands where a folder is expected"),
+        (errno.EEXIST, "/x/out.tif already exists: pass --overwrite"),
+        (errno.EIO, "cannot write /x/out.tif: Input/output error"),
+    ],
+)
+def test_describe_os_error_says_what_to_change(code, words):
+    err = describe_os_error(OSError(code, os.strerror(code)), Path("/x/out.tif"))
+    assert isinstance(err, N2VError)
+    assert words in str(err) and "\n" not in str(err)
