@@ -178,12 +178,12 @@ from pathlib import Path
 from napari_n2v.core.io.atomic import atomic_write
 out, ready = Path(sys.argv[1]), Path(sys.argv[2])
 with atomic_write(out) as tmp, open(tmp, "wb") as f:
-    for i in range(10_000):
+    for i in range(16):
         f.write(b"x" * 2**20)
-        if i == 3:
+        if i == 7:  # half written: wait there to be killed
             f.flush()
             ready.write_text("ready")
-            time.sleep(0.05)
+            time.sleep(120)
 """
 
 
@@ -199,7 +199,7 @@ def test_kill_9_mid_write_leaves_only_a_temporary_that_cleanup_and_rerun_handle(
         proc.wait()
     assert not out.exists()
     tmp = partial_path(out, proc.pid)
-    assert tmp.stat().st_size >= 4 * 2**20 and lock_path(out).exists()
+    assert tmp.stat().st_size == 8 * 2**20 and lock_path(out).exists()
     assert not pid_alive(proc.pid)
     assert check_writable(out) == out  # a stale lock does not block
     notes: list[str] = []
@@ -323,3 +323,59 @@ def test_describe_os_error_says_what_to_change(code, words):
     err = describe_os_error(OSError(code, os.strerror(code)), Path("/x/out.tif"))
     assert isinstance(err, N2VError)
     assert words in str(err) and "\n" not in str(err)
+
+
+def test_lock_is_checked_again_when_taken(tmp_path, monkeypatch):
+    out = tmp_path / "out.bin"
+    monkeypatch.setattr(atomic, "check_lock", lambda target: None)  # a lock taken after the check
+    with atomic_write(out) as tmp:
+        tmp.write_bytes(b"first")
+        with pytest.raises(N2VError, match="another run is writing"):
+            write_bytes_atomic(out, b"second")
+    assert out.read_bytes() == b"first"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_zombies_and_reused_pids_count_as_gone():
+    assert pid_alive(os.getpid())
+    assert not pid_alive(os.getpid(), start="0")  # same pid, another process start time
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    os.kill(proc.pid, signal.SIGKILL)
+    end = time.monotonic() + 30
+    while Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+        assert time.monotonic() < end
+        time.sleep(0.01)
+    try:
+        assert not pid_alive(proc.pid)  # killed, not yet reaped
+    finally:
+        proc.wait()
+
+
+def test_store_marker_round_trip_on_a_real_zarr_store(tmp_path):
+    import numpy as np
+    import zarr
+
+    from napari_n2v.core.image_io import tag_zarr
+    from napari_n2v.core.io.store_marker import MARKER, is_complete, mark_complete
+    from napari_n2v.core.lazy_io import create_zarr_like
+
+    out = tmp_path / "out.zarr"
+    assert not is_complete(out)
+    with atomic_write(out, is_dir=True) as tmp:
+        arr = create_zarr_like(tmp, (8, 8))  # our writer, as the CLI and widgets use it
+        arr[...] = np.ones((8, 8), np.float32)
+        tag_zarr(arr, "YX", None, None)
+        assert not is_complete(tmp)
+        mark_complete(tmp)
+        assert is_complete(tmp)
+    assert is_complete(out)
+    assert zarr.open(str(out), mode="r").attrs[MARKER] is True
+    group = zarr.open_group(str(tmp_path / "ome.zarr"), mode="w")
+    group.create_array("0", shape=(4,), dtype="f4")
+    assert not is_complete(tmp_path / "ome.zarr")
+    mark_complete(tmp_path / "ome.zarr")
+    assert is_complete(tmp_path / "ome.zarr")
+    (tmp_path / "plain").mkdir()
+    assert not is_complete(tmp_path / "plain")
+    with pytest.raises(N2VError, match="not a zarr store"):
+        mark_complete(tmp_path / "plain")
