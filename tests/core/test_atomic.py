@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+import zarr
 
 import napari_n2v
 from napari_n2v.core.errors import N2VError
+from napari_n2v.core.image_io import tag_zarr
 from napari_n2v.core.io import atomic
 from napari_n2v.core.io.atomic import (
     atomic_write,
@@ -23,38 +28,45 @@ from napari_n2v.core.io.atomic import (
     write_bytes_atomic,
 )
 from napari_n2v.core.io.lock import lock_path, partial_path, pid_alive
+from napari_n2v.core.io.store_marker import MARKER, is_complete, mark_complete
+from napari_n2v.core.lazy_io import create_zarr_like
 
-SRC = str(Path(napari_n2v.__file__).parents[1])
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": SRC}
+ENV = {**os.environ, "PYTHONPATH": str(Path(napari_n2v.__file__).parents[1])}
 
 
-def _dead_pid() -> int:
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    return proc.pid
+#: A writer of a 16 MiB file that stops half-way until a "go" file appears.
+WRITER = """
+import sys, time
+from pathlib import Path
+from napari_n2v.core.io.atomic import atomic_write
+out, ready, go = (Path(a) for a in sys.argv[1:4])
+with atomic_write(out) as tmp, open(tmp, "wb") as f:
+    for i in range(16):
+        f.write(b"x" * 2**20)
+        if i == 7:
+            f.flush()
+            ready.write_text("ready")
+            while not go.exists():
+                time.sleep(0.02)
+"""
 
 
-def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60.0) -> None:
-    end = time.monotonic() + timeout
-    while not path.exists():
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < end, "the child never got ready"
+def _half_written(out: Path, tmp_path: Path) -> subprocess.Popen:
+    """A child process that has written half of ``out`` and waits for ``tmp_path / "go"``."""
+    ready, go = tmp_path / "ready", tmp_path / "go"
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(out), str(ready), str(go)], env=ENV)
+    end = time.monotonic() + 60
+    while not ready.exists():
+        assert proc.poll() is None and time.monotonic() < end, "the child never got ready"
         time.sleep(0.02)
+    return proc
 
 
-def test_writes_complete_file_and_leaves_nothing_else(tmp_path):
+def test_writes_whole_file_leaves_nothing_else_and_replaces_only_with_overwrite(tmp_path):
     out = tmp_path / "out.bin"
-    write_bytes_atomic(out, b"new data")
-    assert out.read_bytes() == b"new data"
+    write_bytes_atomic(out, b"old")
+    assert out.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
-
-
-def test_existing_output_needs_overwrite(tmp_path):
-    out = tmp_path / "out.bin"
-    out.write_bytes(b"old")
     with pytest.raises(N2VError, match="exists: pass --overwrite"):
         write_bytes_atomic(out, b"new")
     assert out.read_bytes() == b"old"
@@ -62,27 +74,22 @@ def test_existing_output_needs_overwrite(tmp_path):
     assert out.read_bytes() == b"new"
 
 
-@pytest.mark.parametrize("exc", [RuntimeError("writer failed"), KeyboardInterrupt()])
-def test_failing_writer_keeps_old_file_and_removes_temporary(tmp_path, exc):
+@pytest.mark.parametrize(
+    ("exc", "raised", "words"),
+    [
+        (RuntimeError("writer failed"), RuntimeError, "writer failed"),
+        (KeyboardInterrupt(), KeyboardInterrupt, None),
+        (OSError(errno.ENOSPC, "No space left on device"), N2VError, "^no space left on device"),
+    ],
+)
+def test_failing_writer_keeps_old_file_and_removes_temporary(tmp_path, exc, raised, words):
     out = tmp_path / "out.bin"
     out.write_bytes(b"old")
-    with pytest.raises(type(exc)), atomic_write(out, overwrite=True) as tmp:
+    with pytest.raises(raised, match=words), atomic_write(out, overwrite=True) as tmp:
         tmp.write_bytes(b"half")
         raise exc
     assert out.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]  # no temporary, no lock
-
-
-def test_disk_full_while_writing_is_one_line_and_keeps_old(tmp_path):
-    out = tmp_path / "out.bin"
-    out.write_bytes(b"old")
-    with pytest.raises(N2VError, match="no space left on device writing") as info:
-        with atomic_write(out, overwrite=True) as tmp:
-            tmp.write_bytes(b"half")
-            raise OSError(errno.ENOSPC, "No space left on device")
-    assert "\n" not in str(info.value)
-    assert out.read_bytes() == b"old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
 
 
 def test_failing_move_keeps_old_file(tmp_path, monkeypatch):
@@ -95,7 +102,6 @@ def test_failing_move_keeps_old_file(tmp_path, monkeypatch):
     monkeypatch.setattr(atomic.os, "replace", no_space)
     with pytest.raises(N2VError, match="no space left"):
         write_bytes_atomic(out, b"new", overwrite=True)
-    monkeypatch.undo()
     assert out.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
 
@@ -114,6 +120,12 @@ def test_folder_store_overwrite_swaps_only_when_complete(tmp_path):
         (tmp / "new").write_text("new")
     assert [p.name for p in out.iterdir()] == ["new"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.zarr"]  # old one deleted
+    shutil.rmtree(out)  # a swap killed half-way: the old store set aside, the new one not in
+    (tmp_path / ".out.zarr.old-1").mkdir()
+    with pytest.raises(N2VError, match="exists: pass --overwrite"):
+        with atomic_write(out, is_dir=True, note=lambda s: None) as tmp:
+            tmp.mkdir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.zarr"]  # the old one restored
 
 
 @pytest.mark.parametrize("is_dir", [False, True])
@@ -131,7 +143,7 @@ def test_target_appearing_meanwhile_is_never_replaced(tmp_path, is_dir):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
-def test_second_writer_in_process_is_refused(tmp_path):
+def test_second_writer_in_process_is_refused(tmp_path, monkeypatch):
     out = tmp_path / "out.bin"
     with atomic_write(out) as tmp:
         tmp.write_bytes(b"first")
@@ -139,152 +151,81 @@ def test_second_writer_in_process_is_refused(tmp_path):
             write_bytes_atomic(out, b"second")
         with pytest.raises(N2VError, match="another run is writing"):
             check_writable(out)
+        monkeypatch.setattr(atomic, "check_lock", lambda target: None)  # a lock taken after it
+        with pytest.raises(N2VError, match="another run is writing"):
+            write_bytes_atomic(out, b"second")
     assert out.read_bytes() == b"first"
 
 
-HOLD = """
-import sys, time
-from pathlib import Path
-from napari_n2v.core.io.atomic import atomic_write
-out, ready, go = (Path(a) for a in sys.argv[1:4])
-with atomic_write(out) as tmp:
-    tmp.write_bytes(b"child")
-    ready.write_text("ready")
-    while not go.exists():
-        time.sleep(0.02)
-"""
-
-
 def test_second_writer_from_another_process_is_refused(tmp_path):
-    out, ready, go = tmp_path / "out.bin", tmp_path / "ready", tmp_path / "go"
-    cmd = [sys.executable, "-c", HOLD, str(out), str(ready), str(go)]
-    proc = subprocess.Popen(cmd, env=_env())
+    out = tmp_path / "out.bin"
+    proc = _half_written(out, tmp_path)
     try:
-        _wait_for(ready, proc)
         with pytest.raises(N2VError, match=rf"another run is writing .*\(pid {proc.pid}\)") as e:
             write_bytes_atomic(out, b"parent")
         assert "\n" not in str(e.value)
-        go.write_text("go")
+        (tmp_path / "go").write_text("go")
         assert proc.wait(timeout=60) == 0
     finally:
         proc.kill()
         proc.wait()
-    assert out.read_bytes() == b"child"
-
-
-BIG = """
-import sys, time
-from pathlib import Path
-from napari_n2v.core.io.atomic import atomic_write
-out, ready = Path(sys.argv[1]), Path(sys.argv[2])
-with atomic_write(out) as tmp, open(tmp, "wb") as f:
-    for i in range(16):
-        f.write(b"x" * 2**20)
-        if i == 7:  # half written: wait there to be killed
-            f.flush()
-            ready.write_text("ready")
-            time.sleep(120)
-"""
+    assert out.stat().st_size == 16 * 2**20
 
 
 def test_kill_9_mid_write_leaves_only_a_temporary_that_cleanup_and_rerun_handle(tmp_path):
-    folder = tmp_path / "outs"
-    folder.mkdir()
-    out, ready = folder / "big.bin", tmp_path / "ready"
-    proc = subprocess.Popen([sys.executable, "-c", BIG, str(out), str(ready)], env=_env())
-    try:
-        _wait_for(ready, proc)
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-    assert not out.exists()
+    (folder := tmp_path / "outs").mkdir()
+    out = folder / "big.bin"
+    proc = _half_written(out, tmp_path)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
     tmp = partial_path(out, proc.pid)
-    assert tmp.stat().st_size == 8 * 2**20 and lock_path(out).exists()
-    assert not pid_alive(proc.pid)
+    assert not out.exists() and tmp.stat().st_size == 8 * 2**20 and lock_path(out).exists()
     assert check_writable(out) == out  # a stale lock does not block
     notes: list[str] = []
-    write_bytes_atomic(folder / "other.bin", b"unrelated")
-    (folder / ".other.bin.partial-1").mkdir()  # a folder store some other dead run left
-    found = cleanup_stale(folder, note=notes.append)
-    assert sorted(p.name for p in found) == sorted([tmp.name, ".other.bin.partial-1"])
-    assert sorted(p.name for p in folder.iterdir()) == ["other.bin"]
-    assert any("took over" in n for n in notes)
+    with atomic_write(out, note=notes.append) as rerun:  # the rerun removes the dead run's files
+        assert not tmp.exists()
+        rerun.write_bytes(b"whole")
+    took_over = f"took over {lock_path(out)} from a run that ended without cleaning up"
+    assert notes == [f"{took_over} (pid {proc.pid})"]
+    (folder / ".other.bin.partial-1").mkdir()  # a folder store another dead run left, and its lock
+    dead = f'{{"pid": {proc.pid}, "host": "{socket.gethostname()}"}}'
+    lock_path(folder / "other.bin").write_text(dead)
+    assert [p.name for p in cleanup_stale(folder, note=notes.append)] == [".other.bin.partial-1"]
+    assert sorted(p.name for p in folder.iterdir()) == ["big.bin"] and len(notes) == 2
 
 
-def test_rerun_after_kill_takes_over_and_removes_leftovers(tmp_path):
-    out = tmp_path / "out.bin"
-    dead = _dead_pid()
-    lock_path(out).write_text(f'{{"pid": {dead}, "host": "{os.uname().nodename}"}}')
-    partial_path(out, dead).write_bytes(b"half")
-    notes: list[str] = []
-    with atomic_write(out, note=notes.append) as tmp:
-        assert not partial_path(out, dead).exists()
-        tmp.write_bytes(b"whole")
-    assert out.read_bytes() == b"whole"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
-    assert notes and f"pid {dead}" in notes[0]
-
-
-def test_interrupted_folder_swap_restores_the_old_output(tmp_path):
-    out = tmp_path / "out.zarr"
-    old = tmp_path / f".out.zarr.old-{_dead_pid()}"
-    old.mkdir()
-    (old / "data").write_text("old")
-    with pytest.raises(N2VError, match="exists: pass --overwrite"):
-        with atomic_write(out, is_dir=True, note=lambda s: None) as tmp:
-            tmp.mkdir()
-    assert (out / "data").read_text() == "old"
-
-
-def test_unreadable_lock_counts_as_live_only_while_fresh(tmp_path):
+def test_unreadable_or_remote_locks_count_as_live(tmp_path):
     out = tmp_path / "out.bin"
     lock_path(out).write_text("")
     with pytest.raises(N2VError, match=r"another run is writing .*\(pid \?\)"):
         check_writable(out)
-    old = time.time() - 3600
-    os.utime(lock_path(out), (old, old))
+    os.utime(lock_path(out), (0, 0))  # written long ago
     write_bytes_atomic(out, b"ok")
     assert out.read_bytes() == b"ok" and not lock_path(out).exists()
-
-
-def test_another_hosts_lock_is_respected(tmp_path):
-    out = tmp_path / "out.bin"
-    lock_path(out).write_text('{"pid": 1, "host": "some-other-host"}')
+    lock_path(out).write_text('{"pid": 1, "host": "some-other-host"}')  # cannot be checked: live
     with pytest.raises(N2VError, match="pid 1 on some-other-host"):
-        write_bytes_atomic(out, b"x")
+        write_bytes_atomic(out, b"x", overwrite=True)
 
 
-def test_missing_folder_is_refused_or_made(tmp_path):
+def test_missing_folder_is_refused_or_made_and_a_file_is_no_folder(tmp_path):
     out = tmp_path / "a" / "b" / "out.bin"
     with pytest.raises(N2VError, match="does not exist: create it"):
         check_writable(out)
     notes: list[str] = []
     with atomic_write(out, make_parents=True, note=notes.append) as tmp:
         tmp.write_bytes(b"x")
-    assert out.read_bytes() == b"x"
-    assert notes == [f"created the folder {out.parent}"]
-
-
-def test_file_where_a_folder_is_expected(tmp_path):
-    (tmp_path / "f").write_text("x")
-    with pytest.raises(N2VError, match="is a file, not a folder"):
-        check_writable(tmp_path / "f" / "out.bin", make_parents=True)
-    (tmp_path / "g").write_text("x")
+    assert out.read_bytes() == b"x" and notes == [f"created the folder {out.parent}"]
+    with pytest.raises(N2VError, match="is a file, not a folder: choose another"):
+        check_writable(out / "sub" / "out.bin", make_parents=True)
     with pytest.raises(N2VError, match="is a file, not a folder: remove it"):
-        check_writable(tmp_path / "g", overwrite=True, is_dir=True)
-
-
-def test_read_only_folder_by_permission_bits(tmp_path, monkeypatch):
-    monkeypatch.setattr(atomic.os, "access", lambda path, mode: False)
-    with pytest.raises(N2VError, match=r"cannot write in .*permission denied"):
-        check_writable(tmp_path / "out.bin")
+        check_writable(out, overwrite=True, is_dir=True)
 
 
 @pytest.mark.parametrize(
     ("code", "words"),
     [(errno.EACCES, "permission denied"), (errno.EROFS, "read-only file system")],
 )
-def test_read_only_folder_found_by_the_probe(tmp_path, monkeypatch, code, words):
+def test_read_only_folder_by_the_probe_or_the_permission_bits(tmp_path, monkeypatch, code, words):
     real_open = os.open
 
     def refuse(path, flags, mode=0o777, **kw):
@@ -294,6 +235,9 @@ def test_read_only_folder_found_by_the_probe(tmp_path, monkeypatch, code, words)
 
     monkeypatch.setattr(atomic.os, "open", refuse)
     with pytest.raises(N2VError, match=words):
+        check_writable(tmp_path / "out.bin")
+    monkeypatch.setattr(atomic.os, "access", lambda path, mode: False)  # the permission bits say no
+    with pytest.raises(N2VError, match=r"cannot write in .*permission denied"):
         check_writable(tmp_path / "out.bin")
 
 
@@ -306,59 +250,35 @@ def test_free_space_is_checked_against_the_estimate(tmp_path, monkeypatch):
     assert "\n" not in str(e.value)
 
 
-@pytest.mark.parametrize(
-    ("code", "words"),
-    [
-        (errno.ENOSPC, "no space left on device writing /x/out.tif: free space"),
-        (errno.EDQUOT, "disk quota exceeded writing /x/out.tif"),
-        (errno.EROFS, "/x/out.tif is on a read-only file system"),
-        (errno.EACCES, "permission denied writing /x/out.tif"),
-        (errno.EPERM, "not permitted to write /x/out.tif"),
-        (errno.ENOTDIR, "a file stands where a folder is expected"),
-        (errno.EEXIST, "/x/out.tif already exists: pass --overwrite"),
-        (errno.EIO, "cannot write /x/out.tif: Input/output error"),
-    ],
-)
-def test_describe_os_error_says_what_to_change(code, words):
-    err = describe_os_error(OSError(code, os.strerror(code)), Path("/x/out.tif"))
-    assert isinstance(err, N2VError)
-    assert words in str(err) and "\n" not in str(err)
-
-
-def test_lock_is_checked_again_when_taken(tmp_path, monkeypatch):
-    out = tmp_path / "out.bin"
-    monkeypatch.setattr(atomic, "check_lock", lambda target: None)  # a lock taken after the check
-    with atomic_write(out) as tmp:
-        tmp.write_bytes(b"first")
-        with pytest.raises(N2VError, match="another run is writing"):
-            write_bytes_atomic(out, b"second")
-    assert out.read_bytes() == b"first"
+def test_describe_os_error_says_what_to_change():
+    table = {
+        errno.ENOSPC: "no space left on device writing /x/out.tif: free space",
+        errno.EDQUOT: "disk quota exceeded writing /x/out.tif",
+        errno.EROFS: "/x/out.tif is on a read-only file system",
+        errno.EACCES: "permission denied writing /x/out.tif",
+        errno.EPERM: "not permitted to write /x/out.tif",
+        errno.ENOTDIR: "a file stands where a folder is expected",
+        errno.EEXIST: "/x/out.tif already exists: pass --overwrite",
+        errno.EIO: "cannot write /x/out.tif: Input/output error",
+    }
+    for code, words in table.items():
+        err = describe_os_error(OSError(code, os.strerror(code)), Path("/x/out.tif"))
+        assert isinstance(err, N2VError) and words in str(err) and "\n" not in str(err)
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_zombies_and_reused_pids_count_as_gone():
-    assert pid_alive(os.getpid())
-    assert not pid_alive(os.getpid(), start="0")  # same pid, another process start time
+    assert pid_alive(os.getpid()) and not pid_alive(os.getpid(), start="0")  # a reused pid
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     os.kill(proc.pid, signal.SIGKILL)
-    end = time.monotonic() + 30
-    while Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
-        assert time.monotonic() < end
+    stat = Path(f"/proc/{proc.pid}/stat")
+    while stat.read_text().rsplit(")", 1)[1].split()[0] != "Z":  # killed, not yet reaped
         time.sleep(0.01)
-    try:
-        assert not pid_alive(proc.pid)  # killed, not yet reaped
-    finally:
-        proc.wait()
+    assert not pid_alive(proc.pid)
+    proc.wait()
 
 
 def test_store_marker_round_trip_on_a_real_zarr_store(tmp_path):
-    import numpy as np
-    import zarr
-
-    from napari_n2v.core.image_io import tag_zarr
-    from napari_n2v.core.io.store_marker import MARKER, is_complete, mark_complete
-    from napari_n2v.core.lazy_io import create_zarr_like
-
     out = tmp_path / "out.zarr"
     assert not is_complete(out)
     with atomic_write(out, is_dir=True) as tmp:
@@ -368,10 +288,8 @@ def test_store_marker_round_trip_on_a_real_zarr_store(tmp_path):
         assert not is_complete(tmp)
         mark_complete(tmp)
         assert is_complete(tmp)
-    assert is_complete(out)
-    assert zarr.open(str(out), mode="r").attrs[MARKER] is True
-    group = zarr.open_group(str(tmp_path / "ome.zarr"), mode="w")
-    group.create_array("0", shape=(4,), dtype="f4")
+    assert is_complete(out) and zarr.open(str(out), mode="r").attrs[MARKER] is True
+    zarr.open_group(str(tmp_path / "ome.zarr"), mode="w").create_array("0", shape=(4,), dtype="f4")
     assert not is_complete(tmp_path / "ome.zarr")
     mark_complete(tmp_path / "ome.zarr")
     assert is_complete(tmp_path / "ome.zarr")
