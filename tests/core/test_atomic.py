@@ -92,29 +92,29 @@ def test_failing_writer_keeps_old_file_and_removes_temporary(tmp_path, exc, rais
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]  # no temporary, no lock
 
 
-def test_failing_move_keeps_old_file(tmp_path, monkeypatch):
-    out = tmp_path / "out.bin"
-    out.write_bytes(b"old")
-
-    def no_space(src, dst):
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(atomic.os, "replace", no_space)
-    with pytest.raises(N2VError, match="no space left"):
-        write_bytes_atomic(out, b"new", overwrite=True)
-    assert out.read_bytes() == b"old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
-
-
-def test_folder_store_overwrite_swaps_only_when_complete(tmp_path):
-    out = tmp_path / "out.zarr"
+def test_failing_move_keeps_the_old_output_and_a_folder_swap_can_be_undone(tmp_path, monkeypatch):
+    out, f = tmp_path / "out.zarr", tmp_path / "f.bin"
     out.mkdir()
     (out / "old").write_text("old")
-    with pytest.raises(RuntimeError), atomic_write(out, overwrite=True, is_dir=True) as tmp:
-        tmp.mkdir()
-        (tmp / "new").write_text("half")
-        raise RuntimeError("interrupted")
-    assert [p.name for p in out.iterdir()] == ["old"]
+    f.write_bytes(b"old")
+    real_replace = os.replace
+
+    def fail_moving_in(src, dst):  # the old store is already set aside when this fails
+        if ".partial-" in str(src):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", fail_moving_in)
+    with pytest.raises(N2VError, match="no space"):
+        with atomic_write(out, overwrite=True, is_dir=True) as tmp:
+            tmp.mkdir()
+            (tmp / "new").write_text("new")
+    with pytest.raises(N2VError, match="no space"):  # the same for a file
+        write_bytes_atomic(f, b"new", overwrite=True)
+    monkeypatch.undo()
+    assert [p.name for p in out.iterdir()] == ["old"] and f.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.bin", "out.zarr"]
+    f.unlink()
     with atomic_write(out, overwrite=True, is_dir=True) as tmp:
         tmp.mkdir()
         (tmp / "new").write_text("new")
