@@ -34,12 +34,16 @@ _LAZY = {
     "load_sample": "napari_n2v._sample_data",
     "psnr": "napari_n2v.core.metrics",
     "export_bioimageio": "napari_n2v.core.zoo.api",
+    "baseline": "napari_n2v.core.baseline.calibrate",
+    "compare_with_baselines": "napari_n2v.core.baseline.versus",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
 
 if TYPE_CHECKING:  # pragma: no cover
     from napari_n2v._sample_data import load_sample
+    from napari_n2v.core.baseline.calibrate import baseline
+    from napari_n2v.core.baseline.versus import compare_with_baselines
     from napari_n2v.core.config import PredictConfig, TrainConfig
     from napari_n2v.core.errors import N2VError
     from napari_n2v.core.events import InfoEvent, PreviewEvent, TrainEvent

@@ -108,3 +108,19 @@ def test_precision_flag_on_train_and_predict(image_tif, tmp_path, capsys, precis
     with pytest.raises(SystemExit) as err:
         main(["train", str(image_tif), "--out", str(model), "--precision", "fp8"])
     assert err.value.code == 2
+
+
+def test_baseline_command_tunes_filters_and_writes_the_best(tmp_path, capsys):
+    clean = blobs((128, 128)) * 200
+    noisy = clean + np.random.default_rng(1).normal(0, 25, clean.shape)
+    src = tmp_path / "noisy.tif"
+    tifffile.imwrite(src, noisy.astype(np.float32))
+    out = tmp_path / "blur.tif"
+    assert main(["baseline", str(src), "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "a Gaussian blur (sigma =" in said and "a median filter" in said and "<- best" in said
+    res = tifffile.imread(out)
+    assert res.shape == noisy.shape
+    assert np.mean((res - clean) ** 2) < 0.5 * np.mean((noisy - clean) ** 2)  # it denoises
+    assert main(["baseline", str(src), "--out", str(out)]) == 2  # exists: one line, status 2
+    assert "--overwrite" in capsys.readouterr().err

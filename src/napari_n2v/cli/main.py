@@ -202,6 +202,7 @@ def _export_args(e: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from napari_n2v import __version__
+    from napari_n2v.cli import baseline
     from napari_n2v.cli.export import run_export
     from napari_n2v.cli.predict import run_predict
     from napari_n2v.cli.train import run_train
@@ -221,6 +222,13 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("export", help="write a BioImage Model Zoo package (Fiji, QuPath, ...)")
     _export_args(e)
     e.set_defaults(func=run_export)
+
+    b = sub.add_parser(
+        "baseline",
+        help="tune classical filters (Gaussian, median, ...) on the image, no clean image",
+    )
+    baseline.add_args(b)
+    b.set_defaults(func=baseline.run_baseline)
 
     d = sub.add_parser("demo", help="noisy nuclei sample -> train -> denoise -> TIFF, PNG and PSNR")
     d.add_argument("--out", default="demo_output", help="folder for the results")

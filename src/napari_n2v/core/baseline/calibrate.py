@@ -85,7 +85,8 @@ class BaselineResult:
         verdict = compare(n2v_score, self.best.score)
         gap = db_gap(n2v_score, self.best.score, self.noise_var)
         if verdict == "a":
-            return f"N2V is better by ~{gap:.1f} dB than the best classical baseline, {name}."
+            by = f"by ~{gap:.1f} dB" if gap >= 0.05 else "(by under 0.1 dB)"
+            return f"N2V is better {by} than the best classical baseline, {name}."
         if verdict == "b":
             return (
                 f"{name[0].upper()}{name[1:]} is as good as N2V (~{-gap:.1f} dB better): "
