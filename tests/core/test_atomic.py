@@ -18,7 +18,6 @@ import zarr
 
 import napari_n2v
 from napari_n2v.core.errors import N2VError
-from napari_n2v.core.image_io import tag_zarr
 from napari_n2v.core.io import atomic
 from napari_n2v.core.io.atomic import (
     atomic_write,
@@ -27,9 +26,10 @@ from napari_n2v.core.io.atomic import (
     describe_os_error,
     write_bytes_atomic,
 )
+from napari_n2v.core.io.image_io import tag_zarr
+from napari_n2v.core.io.lazy_io import create_zarr_like
 from napari_n2v.core.io.lock import lock_path, partial_path, pid_alive
 from napari_n2v.core.io.store_marker import MARKER, is_complete, mark_complete
-from napari_n2v.core.lazy_io import create_zarr_like
 
 ENV = {**os.environ, "PYTHONPATH": str(Path(napari_n2v.__file__).parents[1])}
 

@@ -13,16 +13,16 @@ import torch
 
 from napari_n2v.core.config import TrainConfig
 from napari_n2v.core.errors import N2VError
-from napari_n2v.core.model import build_unet
-from napari_n2v.core.step import StepRunner, plateau_scheduler
+from napari_n2v.core.model.unet import build_unet
+from napari_n2v.core.plan.train_plan import plan_training
 from napari_n2v.core.train.checkpoint import (
     checkpoint_path,
     load_checkpoint,
     restore,
     save_checkpoint,
 )
-from napari_n2v.core.train_parts import BestKeeper, make_sampler
-from napari_n2v.core.train_setup import prepare_data
+from napari_n2v.core.train.parts import BestKeeper, make_sampler
+from napari_n2v.core.train.step import StepRunner, plateau_scheduler
 
 from ..conftest import blobs
 
@@ -129,11 +129,11 @@ def test_weights_alone_do_not_resume_the_same_run(run):
 def test_resume_of_the_trainers_step_runner(tmp_path):
     """The Trainer's own state (StepRunner's Adam and schedule, masking generator, patch sampler)."""
     img = (blobs((48, 48)) * 100 + np.random.default_rng(0).normal(0, 5, (48, 48))).astype("f4")
-    data = prepare_data(img, CFG)
-    dev = torch.device("cpu")
+    plan = plan_training(img, CFG)
+    data, dev = plan.data, plan.machine.device
 
     def runner_and_rngs(seed):
-        runner = StepRunner.for_config(_net(seed), data, CFG, dev, 2)
+        runner = StepRunner.for_plan(_net(seed), plan)
         sampler = make_sampler(data, CFG, dev, np.random.default_rng(seed))
         return runner, sampler, torch.Generator().manual_seed(seed)
 
@@ -203,7 +203,7 @@ def test_tampered_or_damaged_checkpoints_are_refused(run, tmp_path):
 
 
 def test_model_file_is_not_a_checkpoint(tmp_path):
-    from napari_n2v.core.model_file import encode_meta, write_model_file
+    from napari_n2v.core.model.model_file import encode_meta, write_model_file
 
     path = tmp_path / "m.n2v.safetensors"
     meta = encode_meta(CFG.to_json(), np.zeros(1), np.ones(1), [], "m", 3)

@@ -3,7 +3,7 @@ attributes (``zarr.json`` of an array or of an OME-Zarr group; ``.zattrs`` in za
 
 A store at its final name without the marker was written by an interrupted run (or by a version
 before atomic writes): ``--out-dir`` runs treat it as not done. Our writers produce arrays
-(:func:`napari_n2v.core.lazy_io.create_zarr_like`, tagged by ``image_io.tag_zarr``); groups are marked
+(:func:`napari_n2v.core.io.lazy_io.create_zarr_like`, tagged by ``image_io.tag_zarr``); groups are marked
 on the root group the same way.
 """
 

@@ -23,8 +23,8 @@ import torch
 
 from ..errors import N2VError
 from ..io.atomic import atomic_write
-from ..model_file import FORMAT as MODEL_FORMAT
-from ..model_file import _sniff
+from ..model.model_file import FORMAT as MODEL_FORMAT
+from ..model.model_file import _sniff
 
 FORMAT = "napari-n2v-checkpoint"
 FORMAT_VERSION = 1
