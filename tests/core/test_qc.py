@@ -97,6 +97,12 @@ def test_result_keeping_correlated_noise_names_a_line(clean):
     assert rep.blind_spot in {"1x3", "1x5"} and has(rep, f"--blind-spot {rep.blind_spot}")
 
 
+def test_result_identical_to_input(clean):
+    noisy = clean + noise(SHAPE, 12)
+    rep = qc(noisy, noisy.copy())
+    assert rep.std_ratio == (0.0,) and has(rep, "barely differs") and not rep.ok
+
+
 def test_smoothed_noise_left_in_result(clean):
     n = noise(SHAPE, 7)
     rep = qc(clean + n, clean + ndi.gaussian_filter(n, 1.0) * 1.5)

@@ -33,7 +33,7 @@ ENERGY_SIGMA, ENERGY_FACTOR, GRADIENT_MADS, DILATE = 3.0, 1.7, 5.0, 2  #: struct
 N_BINS = 12  #: intensity bins of the structure mask and of the variance-vs-signal fit
 MIN_SIDE = {"Z": 8, "Y": 32, "X": 32}
 MIN_PIXELS = 4096
-CROP = {2: (256, 256), 3: (32, 128, 128)}
+CROP = {2: (256, 256), 3: (16, 96, 96)}
 BLOCK, KEEP_BLOCKS, MIN_BLOCKS = (16, 64, 64), 0.5, 8  #: blocks; share kept; fewest to choose
 PIXEL_BUDGET = 1 << 19  #: most pixels analysed (random crops): bounds the time a large image takes
 WINDOW = {2: (DATA_LAGS,) * 2, 3: (LAGS, DATA_LAGS, DATA_LAGS)}  #: fitted lags (Z is not smoothed)
@@ -186,9 +186,11 @@ def structure_mask(signal: np.ndarray, r: np.ndarray) -> np.ndarray:
     bins = np.searchsorted(np.quantile(signal, np.linspace(0, 1, N_BINS + 1)[1:-1]), signal)
     q25 = [np.quantile(energy[bins == b], 0.25) if (bins == b).any() else 0 for b in range(N_BINS)]
     ref = np.array(q25)[bins]
+    if not (ref > 0).any():  # flat (e.g. clipped) everywhere
+        return np.zeros_like(r)
     grad = np.hypot(*np.gradient(signal, axis=(-2, -1))) / np.sqrt(np.maximum(ref, 1e-300))
-    med = np.median(grad)
-    spread = 1.4826 * np.median(np.abs(grad - med))
+    med = np.median(grad[ref > 0])
+    spread = 1.4826 * np.median(np.abs(grad[ref > 0] - med))
     bad = (energy > ENERGY_FACTOR * ref) | (grad > med + GRADIENT_MADS * spread)
     keep = ~ndi.binary_dilation(bad, iterations=DILATE) & (ref > 0)
     keep[..., :RADIUS, :] = keep[..., -RADIUS:, :] = False

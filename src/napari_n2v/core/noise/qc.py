@@ -33,9 +33,7 @@ from .report import NoiseReport, axis_values
 BARELY, LOW, HIGH = 0.5, 0.8, 1.3
 STRUCTURE = 0.1  #: correlation of the residual with the result's nearby detail that flags structure
 SMOOTH_RADIUS = 3  #: radius of the residual's smoothing (sigma 1) before that correlation
-PLATEAU_DROP = (
-    0.01  #: relative fall over the last third of validation losses still counted as level
-)
+PLATEAU_DROP = 0.01  #: relative fall over the last third of the validation losses: still level
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,6 +42,8 @@ class QCReport:
 
     Attributes
     ----------
+    axes : str
+        The axes of the images (upper case).
     acf : dict of str to tuple of float
         Residual autocorrelation along each spatial axis at lags 1..4; ``acf_map`` the window
         ``(9, 9)`` or ``(9, 9, 9)`` (lag 0 at the centre).

@@ -104,10 +104,10 @@ def noise_sentences(report: NoiseReport) -> list[str]:
     """Plain-language findings of :func:`~napari_n2v.core.noise.inspect_noise`, each with what to do."""
     out = []
     lag1 = ", ".join(f"{v[0]:.2f} along {a}" for a, v in report.acf.items())
+    off = np.abs(report.acf_map)
+    off[(off.shape[0] // 2,) * off.ndim] = 0.0
+    biggest = float(off.max())
     if report.verdict == "white":
-        off = np.abs(report.acf_map)
-        off[(off.shape[0] // 2,) * off.ndim] = 0.0
-        biggest = float(off.max())
         out.append(
             f"Noise looks independent from pixel to pixel (|autocorrelation| at most "
             f"{biggest:.2f}, below {report.threshold:.2f}): the standard 1-pixel blind spot fits "
@@ -119,6 +119,11 @@ def noise_sentences(report: NoiseReport) -> list[str]:
             f"it reaches {_along(report.reach, report.spatial_axes)}). A 1-pixel blind spot would "
             f"learn this noise instead of removing it: use --blind-spot {report.blind_spot}."
         )
+        if biggest < 0.3:
+            out.append(
+                f"The correlation is weak (at most {biggest:.2f}); fine image texture can look like "
+                "this: to check, analyse a crop of background alone."
+            )
     if report.capped:
         out.append(
             "The correlation reaches further than the largest recommended blind spot, so it is "
@@ -130,7 +135,7 @@ def noise_sentences(report: NoiseReport) -> list[str]:
     ):
         who = f"Channel {c}: noise" if many else "Noise"
         if math.isnan(gain):
-            out.append(f"{who}: too few flat pixels to tell how it depends on intensity.")
+            out.append(f"{who} level: too few flat pixels to tell how it depends on intensity.")
         elif dep:
             out.append(
                 f"{who} grows with intensity (variance = {gain:.3g} x signal + {offset:.3g}: "
