@@ -93,6 +93,8 @@ def test_result_keeping_correlated_noise_names_a_line(clean):
     learned = np.sum(n * nbrs) / np.sum(nbrs * nbrs) * nbrs
     rep = qc(noisy, clean + learned)
     assert abs(rep.acf["X"][0]) < 0.3  # the residual is much whiter than the noise
+    assert not has(rep, "train longer") and not has(rep, "Structure")
+    assert np.isnan(rep.structure) and "not judged" in rep.table()
     assert has(rep, "keeps the correlated part of the noise")
     assert rep.blind_spot in {"1x3", "1x5"} and has(rep, f"--blind-spot {rep.blind_spot}")
 

@@ -9,6 +9,8 @@ is, and unrelated to the result's structure. What each departure means:
 * residual correlated with the result's detail nearby: structure leaked into the residual
   (over-smoothing). The detail is a ring band-pass of the result that skips the pixel's own
   neighbourhood (beyond the noise's reach), so noise left in the result does not count as structure;
+  not judged when the residual is much weaker than the noise (a network's wide filtering of the noise
+  it kept reaches past that neighbourhood);
 * noise correlated between pixels: a 1-pixel blind spot learns it; a box must hide its reach;
 * validation loss still falling at the end: training stopped early.
 """
@@ -53,7 +55,8 @@ class QCReport:
         Per channel: the residual's std, the noise std of the noisy image, and their ratio (1 is
         ideal).
     structure : float
-        Correlation of the residual with the result's detail around each pixel (0 is ideal).
+        Correlation of the residual with the result's detail around each pixel (0 is ideal); NaN
+        (not judged) when the residual is much weaker than the noise.
     val_plateau : bool or None
         Whether the validation loss had stopped falling; None without a history.
     blind_spot : str
@@ -190,6 +193,8 @@ def qc(
         r / n if n > 0 else math.nan for r, n in zip(res_std, noise.noise_std, strict=True)
     )
     structure = rb[0] / rb[1] if rb[1] else 0.0
+    if any(q < LOW for q in ratio):  # noise the result kept (filtered widely) would count
+        structure = math.nan
     plateau = None if val_history is None else val_plateau(val_history)
     findings = _findings(noise, axis_values(acf_map, spatial), blind_spot, ratio)
     if structure > STRUCTURE:
@@ -252,17 +257,18 @@ def _findings(
                 f"lag 1 along {a}, the noise is white): the model removes fine signal as well; "
                 "train shorter or use N2V2."
             )
+    fix = "fix the blind spot first" if out and noise.verdict == "correlated" else "train longer"
     for c, q in enumerate(ratio):
         who = f" (channel {c})" if len(ratio) > 1 else ""
         if q < BARELY:
             out.append(
                 f"The result barely differs from the input{who}: the residual holds {q:.0%} of the "
-                "noise; train longer."
+                f"noise; {fix}."
             )
         elif q < LOW:
             out.append(
                 f"The result removes only part of the noise{who} (residual {q:.0%} of the noise): "
-                "train longer, or check the blind spot."
+                f"{fix}."
             )
         elif q > HIGH:
             out.append(

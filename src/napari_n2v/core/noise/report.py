@@ -189,9 +189,8 @@ def qc_table(report: QCReport) -> str:
     rows += ["residual autocorrelation:", *_acf_rows(report.acf)]
     ratios = ", ".join(f"{v:.2f}" for v in report.std_ratio)
     rows.append(f"residual std / noise std: {ratios}")
-    rows.append(
-        f"structure in the residual (correlation with the result's detail): {report.structure:.3f}"
-    )
+    value = "not judged" if math.isnan(report.structure) else f"{report.structure:.3f}"
+    rows.append(f"structure in the residual (correlation with the result's detail): {value}")
     if report.val_plateau is not None:
         rows.append(f"validation loss levelled off: {'yes' if report.val_plateau else 'no'}")
     return "\n".join(rows + [""] + [f"- {s}" for s in report.findings])
