@@ -251,7 +251,7 @@ def test_reach_and_cap():
     m[6, 4] = m[2, 4] = -0.2  # Y lag 2, negative
     m[8, 8] = m[0, 0] = 0.05  # below threshold
     assert reach_from_acf(m, 0.1) == (2, 1)
-    assert reach_from_acf(np.eye(1)[:1].reshape(1, 1) * 0 + np.pad([[1.0]], 4), 0.1) == (0, 0)
+    assert reach_from_acf(np.pad([[1.0]], 4), 0.1) == (0, 0)  # lag 0 alone: white
     assert extent_for_reach((2, 1)) == ((5, 3), False)
     assert extent_for_reach((0, 5)) == ((1, 7), True)
 
@@ -279,7 +279,7 @@ def test_table_and_png(tmp_path):
     rgb = rows.reshape(h, 1 + 3 * w)[:, 1:].reshape(h, w, 3)
     assert tuple(rgb[45, 45]) == (255, 0, 0)  # lag 0: correlation 1, full red
     assert rgb[45, 55, 1] < 140  # lag 1 along X: strongly red
-    assert tuple(rgb[5, 5]) == (255, 255, 255) or rgb[5, 5].min() > 200  # far lags: near white
+    assert rgb[5, 5].min() > 200  # the farthest lag: near white
     rep3 = inspect_noise(structured((16, 64, 64)) + noise((16, 64, 64), 9), "ZYX")
     path3 = save_acf_png(rep3.acf_map, tmp_path / "acf3.png", cell=4)
     w3, h3 = struct.unpack(">II", path3.read_bytes()[16:24])
