@@ -108,15 +108,15 @@ class TrainSettings(QWidget):
             f"{max_masked_pixels(tuple(patch))} for a {' × '.join(map(str, patch))} patch."
         )
         try:
-            dev = resolve_device(self.device.currentText())
+            dev = resolve_device(self.adv.device.currentText())
             self.batch.setSpecialValueText(f"auto ({default_batch_size(dev, self._is_3d)})")
-            self.n_filters.setSpecialValueText(f"auto ({default_n_filters(dev, self._is_3d)})")
+            self.adv.n_filters.setSpecialValueText(f"auto ({default_n_filters(dev, self._is_3d)})")
         except N2VError:
             self.batch.setSpecialValueText("auto")
-            self.n_filters.setSpecialValueText("auto")
+            self.adv.n_filters.setSpecialValueText("auto")
         # What the run will use: the device and its precision (core.device.autocast_dtype).
         n_dim = 3 if self._is_3d else 2
-        text = describe_device(self.device.currentText(), self._precision, n_dim=n_dim)
+        text = describe_device(self.adv.device.currentText(), self._precision, n_dim=n_dim)
         self.device_label.setText(text)
 
     def _patch(self) -> tuple[int, ...] | None:
