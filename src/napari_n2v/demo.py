@@ -55,7 +55,7 @@ def run_one(
         if f.exists() and not overwrite:
             raise N2VError(f"{f} already exists: use another --out folder, or add --overwrite.")
     budget = None if steps else BUDGET_S[kind]  # a wall-clock budget unless steps are given
-    common = dict(
+    common: dict[str, Any] = dict(
         axes=axes,
         steps=steps or MAX_STEPS,
         time_limit_s=budget,

@@ -154,7 +154,8 @@ def test_stop_takes_effect_within_a_second_in_2d(qtbot, widget) -> None:
     qtbot.waitUntil(
         lambda: widget.run.last is not None and widget.run.last.step > 5, timeout=TIMEOUT
     )
-    qtbot.wait(700)  # previews are being requested and served
+    # previews are being requested and served
+    qtbot.waitUntil(lambda: widget.preview.layer is not None, timeout=TIMEOUT)
     t0 = time.monotonic()
     widget.stop_button.click()
     qtbot.waitUntil(lambda: not widget.run.running, timeout=TIMEOUT)

@@ -222,7 +222,7 @@ def test_preview_layer_updates_in_place(make_widget, qtbot, noisy):
     qtbot.waitUntil(lambda: not np.array_equal(layer.data, first), timeout=TIMEOUT)
     w.stop_button.click()
     _wait_done(qtbot, w)
-    qtbot.wait(200)  # the final preview
+    qtbot.waitUntil(lambda: w.preview.finals == 0, timeout=TIMEOUT)  # the final preview is shown
     assert [ly.name for ly in w.viewer.layers].count(name) == 1
     assert w.viewer.layers[name] is layer
 
@@ -336,16 +336,16 @@ def test_canvas_is_fitted_again_after_docking(make_napari_viewer, qtbot, noisy):
     viewer = make_napari_viewer(show=True)
     viewer.window._qt_window.resize(1280, 760)
     viewer.add_image(np.zeros((256, 256), np.float32))
-    qtbot.wait(200)
     viewer.reset_view()
+    width = viewer.canvas.size[1]
     w = TrainWidget(viewer)
     viewer.window.add_dock_widget(w, name="Train")
-    qtbot.wait(500)
 
     def shows_everything() -> bool:
         height, width = viewer.canvas.size
         return min(height, width) / viewer.camera.zoom >= 256
 
+    qtbot.waitUntil(lambda: viewer.canvas.size[1] < width, timeout=3000)  # the dock took room
     qtbot.waitUntil(shows_everything, timeout=3000)
     w.shutdown()
 

@@ -12,6 +12,7 @@ from napari_n2v.core.config import PredictConfig, TrainConfig
 from napari_n2v.core.errors import N2VError
 from napari_n2v.core.layout import guess_axes
 from napari_n2v.core.predict.prediction import predict
+from napari_n2v.run_models.job_state import JobState
 from napari_n2v.run_models.jobs import format_eta
 from napari_n2v.run_models.predict_axes import infer_axes
 from napari_n2v.run_models.predict_run import PredictRun, needs_trust
@@ -57,7 +58,7 @@ def test_train_start_keeps_the_model_and_registers_it(image) -> None:
     assert [e.step for e in got["step"]] == [1, 2, 3]
     assert got["ended"] == [f"Done: {run.model.name}. Ready for the Predict widget."]
     assert reg.names() == ["cells (2D, 3 steps)"] and not got["failed"]
-    assert len(got["state_changed"]) == 2  # started, finished
+    assert got["state_changed"] == [JobState.RUNNING, JobState.DONE]
 
 
 def test_stop_keeps_the_best_model_and_says_stopped(image) -> None:
@@ -67,6 +68,7 @@ def test_stop_keeps_the_best_model_and_says_stopped(image) -> None:
     run.start(image, _cfg(steps=50), source_name="x")
     assert run.model is not None and got["ended"][0].startswith("Stopped:")
     assert run.model.steps_trained < 50
+    assert run.state is JobState.CANCELLED  # cut short by the user; its best model is kept
 
 
 def test_continue_and_reset(image) -> None:
@@ -105,6 +107,7 @@ def test_runtime_error_is_one_message_and_the_run_ends(image, monkeypatch) -> No
         "Use a smaller batch size, patch or tile."
     ]
     assert not run.running and run.model is None and not got["ended"]
+    assert run.state is JobState.FAILED
 
 
 def test_a_patch_larger_than_the_image_is_shrunk_with_the_engines_message(image) -> None:
@@ -137,6 +140,7 @@ def test_predict_plans_with_the_engines_axes_guess_and_runs(model2d, tmp_path) -
     assert run.start(stack, axes, cfg, source_name="stack")
     ((out, source),) = got["returned"]
     assert source == "stack" and got["ended"] == [False] and not got["failed"]
+    assert run.state is JobState.DONE
     np.testing.assert_allclose(
         out.data, predict(run.model, stack, "SYX", cfg), rtol=1e-5, atol=1e-4
     )
@@ -163,6 +167,21 @@ def test_predict_error_is_one_message_and_the_store_is_removed(
     )
     assert got["failed"] == ["Prediction failed: RuntimeError: engine exploded (simulated)"]
     assert not got["returned"] and got["ended"] == [False] and not store.exists()
+    assert run.state is JobState.FAILED
+
+
+def test_predict_cancel_returns_nothing_and_removes_the_store(model2d, tmp_path) -> None:
+    reg = ModelRegistry()
+    run = PredictRun(registry=reg)
+    run.select(reg.add(model2d, "m"))
+    run.progress.connect(lambda ev: run.cancel())  # at the first tile
+    got = _record(run, "returned", "ended")
+    store = tmp_path / "out.zarr"
+    image = np.zeros((64, 64), np.float32)
+    cfg = PredictConfig(tile_shape=(32, 32))
+    assert run.start(image, "YX", cfg, source_name="a", out_path=store)
+    assert not got["returned"] and got["ended"] == [True] and not store.exists()
+    assert run.state is JobState.CANCELLED and run.cancelled
 
 
 def test_predict_needs_a_model_and_fitting_axes(model2d) -> None:

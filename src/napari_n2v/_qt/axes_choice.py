@@ -108,13 +108,15 @@ class AxesChoice(QWidget):
         lay.addWidget(self.combo)
         self.combo.hide()
 
-    def set_layer(self, shape: Sequence[int] | None, rgb: bool = False, labels=()) -> None:
+    def set_layer(
+        self, shape: Sequence[int] | None, rgb: bool = False, labels: Sequence[str] = ()
+    ) -> None:
         """Show the options for a layer of this shape (None: no layer)."""
         self.combo.blockSignals(True)
         self.combo.clear()
+        opts: list[tuple[str, str]] = []
         if shape is None:
             self.sentence.setText("No image layer: open or add one.")
-            opts, default = [], 0
         else:
             text, opts, default = axes_options(shape, rgb, labels)
             self.sentence.setText(text)

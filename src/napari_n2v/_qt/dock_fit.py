@@ -57,13 +57,14 @@ class VScrollArea(QScrollArea):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if obj is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+    def eventFilter(self, obj: QObject | None, event: QEvent | None) -> bool:
+        if obj is self.widget() and event is not None and event.type() == QEvent.Type.LayoutRequest:
             self.updateGeometry()  # e.g. a section was unfolded: ask the dock for the new height
         return super().eventFilter(obj, event)
 
     def _bar(self) -> int:
-        return self.verticalScrollBar().sizeHint().width()
+        bar = self.verticalScrollBar()
+        return bar.sizeHint().width() if bar is not None else 0
 
     def _height(self, widget: QWidget) -> int:
         """The height ``widget`` needs at the width it has (word-wrapped labels grow when narrow)."""
@@ -75,16 +76,21 @@ class VScrollArea(QScrollArea):
 
     def _frame(self) -> int:
         """Height taken by the frame/padding a style sheet may add around the viewport."""
-        if self.isVisible():
-            return max(0, self.height() - self.viewport().height())
+        viewport = self.viewport()
+        if self.isVisible() and viewport is not None:
+            return max(0, self.height() - viewport.height())
         return 2 * self.frameWidth()
 
     def sizeHint(self) -> QSize:
         inner = self.widget()
+        if inner is None:
+            return super().sizeHint()
         return QSize(inner.sizeHint().width() + self._bar(), self._height(inner) + self._frame())
 
     def minimumSizeHint(self) -> QSize:
         inner = self.widget()
+        if inner is None:
+            return super().minimumSizeHint()
         least = self._height(self._keep) if self._keep is not None else MIN_SCROLL_HEIGHT
         height = min(self._height(inner), least) + self._frame()
         return QSize(inner.minimumSizeHint().width() + self._bar(), height)
@@ -108,7 +114,9 @@ class DockWidget(QWidget):
         self.shutdown()
         super().closeEvent(event)
 
-    def event(self, event: QEvent) -> bool:
+    def event(self, event: QEvent | None) -> bool:
+        if event is None:
+            return super().event(event)
         if event.type() == QEvent.Type.ParentChange:
             if self.parent() is not None:
                 self._docked = True

@@ -1,5 +1,7 @@
-"""Export to BioImage Model Zoo…: a small dialog (name, description, authors, file) over
-:func:`napari_n2v.core.zoo.api.export_bioimageio`.
+"""Export to BioImage Model Zoo…: a small dialog (name, description, authors, file) over an
+:class:`napari_n2v.run_models.export_run.ExportRun`, whose job (predict the test data, trace, validate,
+write) runs in a worker (:func:`napari_n2v._qt.worker.start_worker`): the window stays responsive and
+shows progress.
 
 The Train widget opens it with the trained model and its training layer's data as the sample (the
 engine crops it: the first sample, at most 256×256 or 32×128×128, read lazily for dask/zarr)::
@@ -12,63 +14,40 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from napari.utils.notifications import show_error, show_info
-from qtpy.QtCore import Qt
+from napari.utils.notifications import show_info, show_warning
 from qtpy.QtWidgets import (
-    QApplication,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QMessageBox,
     QPlainTextEdit,
+    QProgressBar,
     QPushButton,
     QWidget,
 )
 
-from napari_n2v.core.errors import N2VError
+from napari_n2v._qt.worker import notify_error, start_worker
+from napari_n2v.run_models.export_run import ExportRun, zip_path
+from napari_n2v.run_models.job_state import JobState
+from napari_n2v.run_models.jobs import disconnect_all
 
 if TYPE_CHECKING:  # pragma: no cover
     from napari_n2v.core.model.n2v_model import N2VModel
+    from napari_n2v.run_models.jobs import Launcher
     from napari_n2v.run_models.train_run import TrainRun
 
 
-def run_export(
-    model: N2VModel,
-    path: str | Path,
-    *,
-    name: str,
-    description: str,
-    authors: str,
-    sample: Any,
-    sample_axes: str | None,
-    overwrite: bool = False,
-) -> Path:
-    """The export itself (no Qt): see :func:`napari_n2v.core.zoo.api.export_bioimageio`."""
-    from napari_n2v.core.zoo.api import export_bioimageio
-
-    path = Path(path)
-    if path.suffix.lower() != ".zip":
-        path = path.with_name(path.name + ".zip")
-    return export_bioimageio(
-        model,
-        path,
-        name=name,
-        description=description,
-        authors=authors,
-        sample=sample,
-        sample_axes=sample_axes,
-        overwrite=overwrite,
-    )
-
-
 class ExportDialog(QDialog):
-    """Name, description, authors and target file for a zoo package; Export runs it.
+    """Name, description, authors and target file for a zoo package; Export starts the job.
 
-    Children are attributes (``name``, ``description``, ``authors``, ``path``) so tests can fill
-    them; ``exported`` holds the written path after a successful :meth:`export`.
+    Children are attributes (``name``, ``description``, ``authors``, ``path``, ``export_button``,
+    ``progress``, ``status``) so tests can fill and read them; :attr:`run` is the export's state and
+    ``exported`` holds the written path once the package is there (the dialog is then accepted).
+    While the package is being written the form is disabled and the dialog does not close.
     """
 
     def __init__(
@@ -77,11 +56,13 @@ class ExportDialog(QDialog):
         sample: Any,
         sample_axes: str | None = None,
         parent: QWidget | None = None,
+        launcher: Launcher = start_worker,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export to BioImage Model Zoo")
         self.model, self.sample, self.sample_axes = model, sample, sample_axes
         self.exported: Path | None = None
+        self.run = ExportRun(launcher=launcher)
         self.name = QLineEdit(model.name)
         self.name.setToolTip("At least 5 characters; shown in the zoo and in other tools.")
         self.description = QPlainTextEdit()
@@ -92,11 +73,33 @@ class ExportDialog(QDialog):
         self.authors = QLineEdit()
         self.authors.setPlaceholderText("First Last; Other Name")
         self.path = QLineEdit(str(Path.home() / f"{_slug(model.name)}.zip"))
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
+        self.browse = QPushButton("Browse…")
+        self.browse.clicked.connect(self._browse)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)  # busy: the engine reports no finer steps
+        self.progress.setTextVisible(False)
+        self.progress.hide()
+        self.status = _note("")
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.export_button = _button(self.buttons, QDialogButtonBox.StandardButton.Ok)
+        self.export_button.setText("Export")
+        self.buttons.accepted.connect(self.export)
+        self.buttons.rejected.connect(self.reject)
+        self._layout()
+        r = self.run
+        r.state_changed.connect(self._on_state)
+        r.stage.connect(self._show_status)
+        r.warned.connect(show_warning)
+        r.failed.connect(self._on_failed)
+        r.exported.connect(self._on_exported)
+        self.destroyed.connect(lambda *_, run=r: disconnect_all(run))
+
+    def _layout(self) -> None:
         row = QHBoxLayout()
         row.addWidget(self.path)
-        row.addWidget(browse)
+        row.addWidget(self.browse)
         form = QFormLayout(self)
         form.addRow("Name", self.name)
         form.addRow("Description", self.description)
@@ -110,12 +113,8 @@ class ExportDialog(QDialog):
                 "ilastik, bioimageio.core and napari-n2v."
             ),
         )
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
-        self.buttons.accepted.connect(self.export)
-        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.progress)
+        form.addRow(self.status)
         form.addRow(self.buttons)
 
     def _browse(self) -> None:
@@ -123,39 +122,58 @@ class ExportDialog(QDialog):
             self, "Export model as", self.path.text(), "BioImage Model Zoo package (*.zip)"
         )
         if path:
-            self.path.setText(path if path.lower().endswith(".zip") else path + ".zip")
+            self.path.setText(str(zip_path(path)))
 
-    def export(self) -> Path | None:
-        """Export with the form's values; on success accept the dialog and return the path."""
-        path = Path(self.path.text().strip() or "model.zip").expanduser()
-        if path.suffix.lower() != ".zip":
-            path = path.with_name(path.name + ".zip")
+    # --- actions -------------------------------------------------------------------------------------
+    def export(self) -> bool:
+        """Start the export with the form's values (asking before an existing file is replaced);
+        True if it started. On success the dialog is accepted; an error is notified and the
+        dialog stays open to correct the form."""
+        if self.run.running:
+            return False
+        path = zip_path(self.path.text().strip() or "model.zip")
         overwrite = False
         if path.exists():
             answer = QMessageBox.question(self, "Replace file?", f"{path} exists. Replace it?")
             if answer != QMessageBox.StandardButton.Yes:
-                return None
+                return False
             overwrite = True
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            self.exported = run_export(
-                self.model,
-                path,
-                name=self.name.text(),
-                description=self.description.toPlainText(),
-                authors=self.authors.text(),
-                sample=self.sample,
-                sample_axes=self.sample_axes,
-                overwrite=overwrite,
-            )
-        except (N2VError, OSError) as err:
-            show_error(f"Could not export the model: {err}")
-            return None
-        finally:
-            QApplication.restoreOverrideCursor()
-        show_info(f"Exported {self.exported.name} (BioImage Model Zoo package).")
+        return self.run.start(
+            self.model,
+            path,
+            name=self.name.text(),
+            description=self.description.toPlainText(),
+            authors=self.authors.text(),
+            sample=self.sample,
+            sample_axes=self.sample_axes,
+            overwrite=overwrite,
+        )
+
+    def reject(self) -> None:
+        """Close without exporting; ignored while the package is being written (it cannot be cut
+        short, and closing must not hide that it is still being written)."""
+        if not self.run.running:
+            super().reject()
+
+    # --- the run's signals ---------------------------------------------------------------------------
+    def _on_state(self, state: JobState) -> None:
+        running = state is JobState.RUNNING
+        for w in (self.name, self.description, self.authors, self.path, self.browse, self.buttons):
+            w.setEnabled(not running)
+        self.progress.setVisible(running)
+
+    def _show_status(self, text: str) -> None:
+        self.status.setText(text)
+
+    def _on_failed(self, message: str) -> None:
+        self.status.setText(message)
+        notify_error(f"Could not export the model: {message}")
+
+    def _on_exported(self, path: Path) -> None:
+        self.exported = path
+        self.status.setText(f"Exported {path}.")
+        show_info(f"Exported {path.name} (BioImage Model Zoo package).")
         self.accept()
-        return self.exported
 
 
 def export_to_zoo(
@@ -190,9 +208,15 @@ def _slug(name: str) -> str:
     return keep.strip("_") or "n2v_model"
 
 
-def _note(text: str) -> QWidget:
-    from qtpy.QtWidgets import QLabel
-
+def _note(text: str) -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
     return label
+
+
+def _button(box: QDialogButtonBox, which: QDialogButtonBox.StandardButton) -> QPushButton:
+    """The button ``which`` of ``box`` (which was made with it)."""
+    button = box.button(which)
+    if button is None:  # pragma: no cover - the box was built with this button
+        raise LookupError(f"no {which} button")
+    return button

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QListWidget,
+    QListWidgetItem,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -84,7 +86,7 @@ class FilesPanel(QWidget):
         lay.addWidget(self.log)
 
     # --- values ------------------------------------------------------------------------------------
-    def add_inputs(self, paths: list[str | Path]) -> None:
+    def add_inputs(self, paths: Sequence[str | Path]) -> None:
         """Add files or folders to the inputs (each once)."""
         have = set(self.inputs())
         for p in map(str, paths):
@@ -93,7 +95,8 @@ class FilesPanel(QWidget):
                 have.add(p)
 
     def inputs(self) -> list[str]:
-        return [self.input_list.item(i).text() for i in range(self.input_list.count())]
+        rows = (self.input_list.item(i) for i in range(self.input_list.count()))
+        return [it.text() for it in rows if it is not None]
 
     def out_dir(self) -> str:
         return self.out_edit.text().strip()
@@ -110,8 +113,9 @@ class FilesPanel(QWidget):
         why = f": {ev.message}" if ev.status == "failed" else ""
         took = f" ({ev.seconds:.1f} s)" if ev.status == "ok" else ""
         text = f"{MARKS.get(ev.status, '?')} {ev.job.src.name} {ev.status}{took}{why}"
-        self.log.addItem(text)
-        self.log.item(self.log.count() - 1).setToolTip(text)
+        item = QListWidgetItem(text)
+        item.setToolTip(text)
+        self.log.addItem(item)
         self.log.scrollToBottom()
 
     # --- dialogs -----------------------------------------------------------------------------------

@@ -74,15 +74,17 @@ class MoreLayers(QWidget):
 
     def set_checked(self, names: list[str]) -> None:
         """Tick exactly ``names`` (tests, scripts)."""
-        for i in range(self.list.count()):
-            item = self.list.item(i)
+        for item in self._items():
             on = item.text() in names
             item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
 
     def names(self) -> list[str]:
         """The ticked layers' names, top first."""
-        items = [self.list.item(i) for i in range(self.list.count())]
-        return [it.text() for it in items if it.checkState() == Qt.CheckState.Checked]
+        return [it.text() for it in self._items() if it.checkState() == Qt.CheckState.Checked]
+
+    def _items(self) -> list[QListWidgetItem]:
+        rows = (self.list.item(i) for i in range(self.list.count()))
+        return [it for it in rows if it is not None]
 
     def layers(self) -> list[Any]:
         """The ticked image layers."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from napari.utils.notifications import show_warning
+
 from napari_n2v._qt.worker import notify_error, start_worker
 from napari_n2v.run_models.files_run import FilesRun
 
@@ -14,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from napari_n2v._qt.files_panel import FilesPanel
     from napari_n2v._qt.predict_form import PredictForm
+    from napari_n2v.core.model.n2v_model import N2VModel
 
 
 class FilesMode:
@@ -30,9 +33,10 @@ class FilesMode:
         r.tile.connect(self._on_tile)
         r.file_done.connect(self._on_done)
         r.failed.connect(self._on_failed)
+        r.warned.connect(show_warning)
         r.ended.connect(lambda text: form.show_status(f"Done: {text}."))
 
-    def start(self, model: Any) -> bool:
+    def start(self, model: N2VModel) -> bool:
         """Denoise the listed inputs with ``model`` (the tile settings of ``form`` apply)."""
         p = self.panel
         try:

@@ -184,9 +184,8 @@ class PredictForm(QWidget):
 
     def set_running(self, running: bool) -> None:
         """Enable Cancel (and disable the inputs) while a prediction runs."""
-        for w in (self.predict_button, self.layer_combo, self.model_combo, self.load_button):
-            w.setEnabled(not running)
-        for w in (self.files_button, self.files_panel):
+        inputs = (self.predict_button, self.layer_combo, self.model_combo, self.load_button)
+        for w in (*inputs, self.files_button, self.files_panel):
             w.setEnabled(not running)
         self.cancel_button.setEnabled(running)
         if running:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from napari_n2v.core.io import lazy_io
 
 if TYPE_CHECKING:  # pragma: no cover
-    from napari_n2v._qt.predict_job import PredictOutput
+    from napari_n2v.run_models.predict_job import PredictOutput
 
 SUFFIX = "_n2v"
 #: Temporary zarr stores made for streamed results in this session; removed at exit.

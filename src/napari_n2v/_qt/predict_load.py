@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from qtpy.QtGui import QAction
 from qtpy.QtWidgets import QFileDialog, QMenu, QMessageBox, QPushButton, QWidget
 
 from napari_n2v.core.errors import N2VError
@@ -32,9 +33,16 @@ class LoadButton(QPushButton):
             "Load a model file (.n2v.safetensors) or a BioImage Model Zoo package (.zip or folder)."
         )
         self.menu_ = QMenu(self)
-        self.file = self.menu_.addAction("Model file or zoo .zip…")
-        self.folder = self.menu_.addAction("Zoo package folder…")
+        self.file = _action(self.menu_, "Model file or zoo .zip…")
+        self.folder = _action(self.menu_, "Zoo package folder…")
         self.setMenu(self.menu_)
+
+
+def _action(menu: QMenu, text: str) -> QAction:
+    """A new entry ``text`` of ``menu``."""
+    action = QAction(text, menu)
+    menu.addAction(action)
+    return action
 
 
 def ask_model_path(parent: QWidget, folder: bool) -> str:

@@ -72,9 +72,7 @@ class PredictWidget(DockWidget):
         self.viewer.layers.events.removed.connect(self._on_layer_removed)
         self.registry.changed.connect(self._refresh_models)
         self.destroyed.connect(_disconnect(self.viewer, self.registry, f, self))
-        self.destroyed.connect(
-            lambda *_, runs=(r, self.files.run): [disconnect_all(x) for x in runs]
-        )
+        self.destroyed.connect(lambda *_, runs=(r, self.files.run): disconnect_all(*runs))
         self._refresh_models()
         lm.on_layer_changed()
 

@@ -144,6 +144,7 @@ class LivePreview:
         self._key: tuple[str, int | None] = ("YX", None)
         self.pending = False
         self.requests = 0  # requests made (tests check the throttle)
+        self.finals = 0  # final previews being computed (tests wait for them)
         self._asked_at = self._not_before = 0.0
 
     def set_source(self, source: Image, axes: str, is_3d: bool) -> None:
@@ -184,9 +185,13 @@ class LivePreview:
         def ignore(*_args: object) -> None:
             pass
 
+        def finished() -> None:
+            self.finals -= 1
+
         handlers = Handlers(
-            ignore, self.show, lambda exc: show_warning(f"Preview failed: {exc}"), ignore, ignore
+            ignore, self.show, lambda exc: show_warning(f"Preview failed: {exc}"), ignore, finished
         )
+        self.finals += 1
         return start_worker(_call(model.predict, *cut), handlers)
 
     def show(self, image: np.ndarray) -> None:

@@ -5,7 +5,7 @@ Controls, ranges and tooltips come from the :class:`PredictConfig` fields (:mod:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from qtpy.QtWidgets import QCheckBox, QFormLayout, QLineEdit, QWidget
 
@@ -14,6 +14,7 @@ from napari_n2v.core.config import PredictConfig
 from napari_n2v.core.predict.tiling import DEFAULT_TILE_2D, DEFAULT_TILE_3D
 
 if TYPE_CHECKING:  # pragma: no cover
+    from napari_n2v.core.model.denoiser import Denoiser
     from napari_n2v.core.model.n2v_model import N2VModel
 
 
@@ -90,7 +91,7 @@ class TileSettings(QWidget):
         )
 
 
-def default_tile(model: Any) -> tuple[int, ...]:
+def default_tile(model: Denoiser | None) -> tuple[int, ...]:
     """The engine's default spatial tile shape for ``model`` (None: for a 2D model)."""
     is_3d = model is not None and model.is_3d
     return tuple(DEFAULT_TILE_3D if is_3d else DEFAULT_TILE_2D)

@@ -6,7 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from qtpy.QtCore import Signal
-from qtpy.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QWidget
+from qtpy.QtWidgets import (
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QWidget,
+)
 
 from napari_n2v._qt.controls import field_label, field_spin, field_tooltip, field_widget, spin_value
 from napari_n2v.core.config import TrainConfig
@@ -22,6 +31,10 @@ class AdvancedSettings(QWidget):
     widgets by field name; ``changed`` is emitted on every change."""
 
     changed = Signal()
+    # the magicgui widgets' Qt controls, set from FIELDS in __init__ (those the code reads by name)
+    n2v2: QCheckBox
+    augment: QCheckBox
+    struct_span: QAbstractSpinBox
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,7 +82,8 @@ class AdvancedSettings(QWidget):
         adv.addRow(field_label(TrainConfig, "augment"), self.augment)
         adv.addRow(field_label(TrainConfig, "seed"), self.seed)
         adv.addRow(field_label(TrainConfig, "device"), self.device)
-        adv.addRow("U-Net " + field_label(TrainConfig, "depth").lower(), self.depth)
+        depth = self.fields["depth"].native  # not self.depth: QWidget.depth() is Qt's
+        adv.addRow("U-Net " + field_label(TrainConfig, "depth").lower(), depth)
         adv.addRow("U-Net " + field_label(TrainConfig, "n_filters").lower(), self.n_filters)
 
     def _emit(self, *_args: object) -> None:

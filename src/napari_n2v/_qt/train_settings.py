@@ -105,15 +105,15 @@ class TrainSettings(QWidget):
         )
         n_dim = 3 if self._is_3d else 2
         try:  # what "auto" means on this machine: the plan's defaults (core.plan.defaults)
-            machine = resolve_machine(self.device.currentText(), self._precision, n_dim)
+            machine = resolve_machine(self.adv.device.currentText(), self._precision, n_dim)
             d = defaults_for(machine, self._is_3d)
             self.batch.setSpecialValueText(f"auto ({d.batch_size})")
-            self.n_filters.setSpecialValueText(f"auto ({d.n_filters})")
+            self.adv.n_filters.setSpecialValueText(f"auto ({d.n_filters})")
         except N2VError:
             self.batch.setSpecialValueText("auto")
-            self.n_filters.setSpecialValueText("auto")
+            self.adv.n_filters.setSpecialValueText("auto")
         # What the run will use: the device, its instruction set and its precision.
-        text = describe_device(self.device.currentText(), self._precision, n_dim=n_dim)
+        text = describe_device(self.adv.device.currentText(), self._precision, n_dim=n_dim)
         self.device_label.setText(text)
 
     def _patch(self) -> tuple[int, ...] | None:

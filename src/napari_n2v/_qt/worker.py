@@ -1,5 +1,5 @@
-"""The one worker path of both widgets: a superqt generator worker that calls a run model's handlers
-(:class:`napari_n2v.run_models.jobs.Handlers`) on the main thread."""
+"""The one worker path of the widgets and the export dialog: a superqt generator worker that calls a run
+model's handlers (:class:`napari_n2v.run_models.jobs.Handlers`) on the main thread."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,15 +28,20 @@ from napari_n2v.core.axes import per_axis
 from napari_n2v.core.errors import N2VError
 from napari_n2v.core.io.file_list import is_zarr
 
+if TYPE_CHECKING:  # pragma: no cover
+    from napari_n2v.core.config import PredictConfig
+    from napari_n2v.core.model.denoiser import Denoiser
+    from napari_n2v.core.model.n2v_model import N2VModel
+
 #: Default spatial block (a multiple of any network's size multiple): ~0.1-0.2 GB in float32 with halo.
 BLOCK_2D = (2048, 2048)
 BLOCK_3D = (64, 512, 512)
-_MODELS: dict[str, Any] = {}  # per worker process: model file digest -> loaded model
+_MODELS: dict[str, N2VModel] = {}  # per worker process: model file digest -> loaded model
 
 
-def model_bytes(model: Any) -> bytes:
+def model_bytes(model: N2VModel | str | Path) -> bytes:
     """The safetensors bytes of a model file path or of an in-memory N2VModel."""
-    if not hasattr(model, "network"):
+    if isinstance(model, str | Path):
         return Path(model).read_bytes()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.n2v.safetensors"
@@ -44,7 +49,7 @@ def model_bytes(model: Any) -> bytes:
         return path.read_bytes()
 
 
-def _worker_model(data: bytes, device: str) -> Any:
+def _worker_model(data: bytes, device: str) -> N2VModel:
     """Load the scattered model once per worker (and size torch's threads to the worker's)."""
     key = hashlib.sha1(data).hexdigest() + device
     if key not in _MODELS:
@@ -65,7 +70,7 @@ def _worker_model(data: bytes, device: str) -> Any:
     return _MODELS[key]
 
 
-def file_task(data: bytes, src: str, out: str, axes: str | None, config: Any) -> str:
+def file_task(data: bytes, src: str, out: str, axes: str | None, config: PredictConfig) -> str:
     """One whole file on a worker (as :func:`napari_n2v.batch.jobs.predict_file_iter` does locally)."""
     from napari_n2v.batch.jobs import predict_file_iter
 
@@ -76,7 +81,7 @@ def file_task(data: bytes, src: str, out: str, axes: str | None, config: Any) ->
 
 
 def block_task(
-    data: bytes, src: str, out: str, axes: str, read: tuple, write: tuple, config: Any
+    data: bytes, src: str, out: str, axes: str, read: tuple, write: tuple, config: PredictConfig
 ) -> int:
     """Predict ``src[read]`` and write its ``write`` part (array coordinates) into the zarr ``out``."""
     import zarr
@@ -142,10 +147,10 @@ def plan_blocks(
 def _submit_blocks(
     client: Any,
     fut: Any,
-    model: Any,
+    model: Denoiser,
     job: Job,
     axes: str | None,
-    config: Any,
+    config: PredictConfig,
     block: Sequence[int] | None,
     tag: str,
 ) -> list[Any]:
@@ -192,11 +197,11 @@ def _is_large_zarr(job: Job, block_bytes: int) -> bool:
 
 def cluster_predict(
     client: Any,
-    model: Any,
+    model: N2VModel | str | Path,
     jobs: Sequence[Job],
     *,
     axes: str | None,
-    config: Any,
+    config: PredictConfig,
     overwrite: bool,
     cancel: Callable[[], bool],
     block: Sequence[int] | None = None,
@@ -205,7 +210,7 @@ def cluster_predict(
     from napari_n2v.core.model.model_io import load_model
 
     data = model_bytes(model)
-    if not hasattr(model, "network"):
+    if isinstance(model, str | Path):
         model = load_model(model, device="cpu")
     fut = client.scatter(data, broadcast=True)  # the model travels once, not once per task
     n_sp = 3 if model.is_3d else 2

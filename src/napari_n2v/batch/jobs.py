@@ -17,10 +17,14 @@ import threading
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from napari_n2v.core.errors import N2VError
 from napari_n2v.core.io.file_list import expand_inputs, output_paths
+
+if TYPE_CHECKING:  # pragma: no cover
+    from napari_n2v.core.config import PredictConfig
+    from napari_n2v.core.model.denoiser import Denoiser
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,7 @@ def remove_output(path: Path) -> None:
 
 
 def predict_file_iter(
-    model: Any, job: Job, axes: str | None, config: Any
+    model: Denoiser, job: Job, axes: str | None, config: PredictConfig
 ) -> Generator[tuple[int, int], None, None]:
     """Denoise one file into ``job.out`` (zarr streamed tile by tile; TIFF written when complete);
     yields (tiles done, total). Raises N2VError for anything the user can fix."""

@@ -8,7 +8,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Generator, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from napari_n2v.batch.cluster import cluster_predict
 from napari_n2v.batch.jobs import (
@@ -24,13 +25,17 @@ from napari_n2v.batch.jobs import (
 from napari_n2v.core.errors import N2VError
 from napari_n2v.core.io.file_list import is_zarr
 
+if TYPE_CHECKING:  # pragma: no cover
+    from napari_n2v.core.config import PredictConfig
+    from napari_n2v.core.model.n2v_model import N2VModel
+
 
 def predict_files(
-    model: Any,
+    model: N2VModel | str | Path,
     jobs: Sequence[Job],
     *,
     axes: str | None = None,
-    config: Any = None,
+    config: PredictConfig | None = None,
     overwrite: bool = False,
     cancel: Callable[[], bool] | threading.Event | None = None,
     client: Any = None,
@@ -72,7 +77,7 @@ def predict_files(
                 block=block,
             )
         )
-    if not hasattr(model, "network"):
+    if isinstance(model, str | Path):
         model = load_model(model, device=config.device)
     summary = BatchSummary()
     total = len(jobs)

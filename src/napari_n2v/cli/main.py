@@ -14,7 +14,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 from napari_n2v.core.errors import N2VError
 
@@ -247,7 +247,15 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:  # type: ignore[no-untyped-def]
+def _one_line_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """``warnings.showwarning`` as one line on stderr (no source line)."""
     print(f"warning: {message}", file=file or sys.stderr)
 
 

@@ -72,8 +72,10 @@ def _read_inputs(args: argparse.Namespace, base: Any) -> tuple[list[ImageFile], 
     from napari_n2v.core.io.file_list import expand_inputs
 
     paths = expand_inputs(args.image)
-    kw = {"model_axes": base.axes if base else None, "model_3d": base.is_3d if base else False}
-    images = [read_image(p, args.axes, lazy=True, **kw) for p in paths]
+    model_axes, model_3d = (base.axes, base.is_3d) if base else (None, False)
+    images = [
+        read_image(p, args.axes, lazy=True, model_axes=model_axes, model_3d=model_3d) for p in paths
+    ]
     first = images[0]
     for im in images[1:]:
         if im.axes != first.axes:

@@ -7,6 +7,7 @@ both become the sample axis; if both are present they are merged.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import overload
 
 import numpy as np
 
@@ -55,6 +56,10 @@ def to_canonical(data: np.ndarray, axes: str) -> np.ndarray:
     return data.reshape((s, c, *spatial))
 
 
+@overload
+def per_axis(values: None, n: int, what: str) -> None: ...
+@overload
+def per_axis(values: Sequence[int], n: int, what: str) -> tuple[int, ...]: ...
 def per_axis(values: Sequence[int] | None, n: int, what: str) -> tuple[int, ...] | None:
     """One number for every spatial axis, or one per axis: ``(64,)`` -> ``(64,) * n``; a wrong count is
     an N2VError naming ``what`` (e.g. 'tile_shape', '--block')."""

@@ -22,50 +22,49 @@ from typing import TYPE_CHECKING, Any
 from psygnal import Signal
 
 from napari_n2v.core.errors import N2VError
-from napari_n2v.run_models.jobs import Handlers, Job, Launcher, error_message, guarded, run_sync
+from napari_n2v.run_models.job_state import JobRun
+from napari_n2v.run_models.jobs import Launcher, run_sync
 
 if TYPE_CHECKING:  # pragma: no cover
-    from napari_n2v.batch.jobs import BatchSummary
+    from napari_n2v.batch.jobs import BatchSummary, Job
     from napari_n2v.core.config import PredictConfig
+    from napari_n2v.core.model.n2v_model import N2VModel
 
 
-class FilesRun:
+class FilesRun(JobRun):
     """Plan, start and cancel the prediction of many files.
 
     Signals
     -------
-    state_changed()
+    state_changed(JobState)
         Running started or ended.
     file_started(FileEvent), file_done(FileEvent)
         A file began; a file ended (``status``: ``ok``, ``skipped``, ``failed`` with ``message``,
         ``cancelled``).
     tile(TileEvent)
         Tiles (blocks on a cluster) done of the current file.
+    warned(str)
+        A Python warning from the job, each text once per run.
     failed(str)
         The one message for an error that stopped the whole run (bad input, unreachable cluster).
     ended(str)
         The summary line, e.g. ``'3 denoised, 1 skipped (result exists), 0 failed'``.
     """
 
-    state_changed = Signal()
     file_started = Signal(object)
     file_done = Signal(object)
     tile = Signal(object)
-    failed = Signal(str)
     ended = Signal(str)
 
+    what = "Prediction"
+
     def __init__(self, launcher: Launcher = run_sync) -> None:
-        self.launcher = launcher
-        self.job: Job | None = None
+        super().__init__(launcher)
         self.summary: BatchSummary | None = None
         self.total = 0
         self._cancel = threading.Event()
 
-    @property
-    def running(self) -> bool:
-        return self.job is not None
-
-    def plan(self, inputs: Sequence[str | Path], out_dir: str | Path) -> list[Any]:
+    def plan(self, inputs: Sequence[str | Path], out_dir: str | Path) -> list[Job]:
         """The jobs (input -> output) for ``inputs`` (files, folders, globs) into ``out_dir``.
 
         Raises N2VError naming what to change (no inputs, no output folder, an input that gives
@@ -80,7 +79,7 @@ class FilesRun:
 
     def start(
         self,
-        model: Any,
+        model: N2VModel | None,
         inputs: Sequence[str | Path],
         out_dir: str | Path,
         config: PredictConfig,
@@ -95,23 +94,15 @@ class FilesRun:
         try:
             jobs = self.plan(inputs, out_dir)
         except N2VError as err:
-            self.failed.emit(str(err))
-            return False
+            return self._refuse(str(err))
         self.summary, self.total = None, len(jobs)
         self._cancel = threading.Event()
-        handlers = Handlers(self._on_event, self._returned, self._errored, _ignore, self._done)
-        self.job = _Pending()
-        self.state_changed.emit()
-        gen = _predict(model, jobs, config, cluster.strip(), overwrite, self._cancel)
-        job = self.launcher(guarded(gen), handlers)
-        if self.job is not None:
-            self.job = job
-        return True
+        return self._launch(_predict(model, jobs, config, cluster.strip(), overwrite, self._cancel))
 
-    def cancel(self) -> None:
+    # --- the kernel's hooks --------------------------------------------------------------------------
+    def _request_cancel(self) -> None:
         """Stop at the next tile: the file being written is removed, the others are not started."""
-        if self.running:
-            self._cancel.set()
+        self._cancel.set()
 
     def _on_event(self, event: Any) -> None:
         from napari_n2v.batch.jobs import FileEvent, TileEvent
@@ -121,21 +112,14 @@ class FilesRun:
         elif isinstance(event, FileEvent):
             (self.file_started if event.status == "started" else self.file_done).emit(event)
 
-    def _returned(self, summary: BatchSummary) -> None:
+    def _on_returned(self, summary: BatchSummary) -> None:
         self.summary = summary
         self.ended.emit(describe(summary))
 
-    def _errored(self, exc: BaseException) -> None:
-        self.failed.emit(error_message(exc, "Prediction"))
-
-    def _done(self) -> None:
-        self.job = None
-        self.state_changed.emit()
-
 
 def _predict(
-    model: Any,
-    jobs: list[Any],
+    model: N2VModel,
+    jobs: list[Job],
     config: PredictConfig,
     cluster: str,
     overwrite: bool,
@@ -168,14 +152,3 @@ def describe(summary: BatchSummary) -> str:
         parts.append(f"{len(summary.skipped)} skipped (result exists)")
     parts.append(f"{len(summary.failed)} failed")
     return ", ".join(parts) + (", cancelled" if summary.cancelled else "")
-
-
-def _ignore(*_args: object) -> None:
-    pass
-
-
-class _Pending:
-    is_running = True
-
-    def quit(self) -> None:
-        pass

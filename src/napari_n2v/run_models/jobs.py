@@ -63,14 +63,15 @@ def run_sync(gen: Generator[Any, None, Any], handlers: Handlers) -> Job:
     return _DoneJob()
 
 
-def disconnect_all(model: Any) -> None:
-    """Disconnect every listener of a run model's signals (its widget is going away)."""
+def disconnect_all(*models: object) -> None:
+    """Disconnect every listener of the run models' signals (their widget is going away)."""
     from psygnal import SignalInstance
 
-    for name in dir(type(model)):
-        sig = getattr(model, name, None)
-        if isinstance(sig, SignalInstance):
-            sig.disconnect()
+    for model in models:
+        for name in dir(type(model)):
+            sig = getattr(model, name, None)
+            if isinstance(sig, SignalInstance):
+                sig.disconnect()
 
 
 def error_message(exc: BaseException, what: str) -> str:

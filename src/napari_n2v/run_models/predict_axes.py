@@ -9,11 +9,14 @@ layer, or (for a multi-channel model) a leading dim whose size is the model's ch
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from napari_n2v.core.axes import validate_axes
 from napari_n2v.core.errors import N2VError
 from napari_n2v.core.layout import guess_axes
+
+if TYPE_CHECKING:  # pragma: no cover
+    from napari_n2v.core.model.denoiser import Denoiser
 
 
 def infer_axes(shape: Sequence[int], rgb: bool, is_3d: bool, n_channels: int = 1) -> str:
@@ -111,7 +114,9 @@ def describe_plan(axes: str, shape: Sequence[int], is_3d: bool) -> str:
     return f"{n} {unit}{'s' if n != 1 else ''}{how}"
 
 
-def plan_axes(text: str, shape: Sequence[int], rgb: bool, model: Any) -> tuple[str, str | None]:
+def plan_axes(
+    text: str, shape: Sequence[int], rgb: bool, model: Denoiser
+) -> tuple[str, str | None]:
     """The axes to predict with: ``text`` (the Axes box) or, when empty, the guess for ``model``.
 
     Returns the checked axes and the guess (None when nothing fits). Errors name the Axes box and

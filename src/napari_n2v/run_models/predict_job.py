@@ -11,12 +11,15 @@ import math
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from napari_n2v.core.config import PredictConfig
 from napari_n2v.core.io import lazy_io
+
+if TYPE_CHECKING:  # pragma: no cover
+    from napari_n2v.core.model.denoiser import Denoiser
 
 #: At most this many pixels are read back to set the contrast limits of a lazy result.
 _SAMPLE_PIXELS = 4 * 2**20
@@ -88,7 +91,7 @@ def _take(data: Any, idx: list[Any]) -> np.ndarray:
 
 
 def run_prediction(
-    model: Any,
+    model: Denoiser,
     data: Any,
     axes: str,
     config: PredictConfig,
@@ -99,7 +102,7 @@ def run_prediction(
     Parameters
     ----------
     model
-        An :class:`~napari_n2v.core.model.n2v_model.N2VModel`.
+        What denoises: an :class:`~napari_n2v.core.model.n2v_model.N2VModel`.
     data
         numpy, dask or zarr array with ``axes``.
     axes
@@ -118,7 +121,7 @@ def run_prediction(
 
 
 def _run(
-    model: Any, data: Any, axes: str, config: PredictConfig, out_path: Path | None
+    model: Denoiser, data: Any, axes: str, config: PredictConfig, out_path: Path | None
 ) -> Generator[Any, None, PredictOutput]:
     from napari_n2v.core.predict.prediction import predict_iter
 

@@ -19,53 +19,53 @@ from psygnal import Signal
 
 from napari_n2v.core.errors import N2VError, TrustRequired
 from napari_n2v.core.io import lazy_io
-from napari_n2v.run_models.jobs import Handlers, Job, Launcher, error_message, guarded, run_sync
+from napari_n2v.run_models.job_state import JobRun
+from napari_n2v.run_models.jobs import Launcher, run_sync
 from napari_n2v.run_models.predict_axes import describe_plan, plan_axes
 from napari_n2v.run_models.registry import ModelRegistry, get_registry
 
 if TYPE_CHECKING:  # pragma: no cover
     from napari_n2v.core.config import PredictConfig
     from napari_n2v.core.model.n2v_model import N2VModel
+    from napari_n2v.run_models.predict_job import PredictOutput
 
 
-class PredictRun:
+class PredictRun(JobRun):
     """Choose a model, plan the axes, start and cancel a prediction.
 
     Signals
     -------
-    state_changed()
+    state_changed(JobState)
         Running started or ended.
     progress(PredictEvent)
         Tiles done, total, ETA.
     warned(str), failed(str)
-        A warning; the one message for an error (shown once).
+        A warning (each text once per run); the one message for an error (shown once).
     returned(PredictOutput, str)
         The result and the source layer's name (not after a cancel).
     ended(bool)
         The job is over; True when it was cancelled. A store that no layer took is deleted first.
     """
 
-    state_changed = Signal()
     progress = Signal(object)
-    warned = Signal(str)
-    failed = Signal(str)
     returned = Signal(object, str)
     ended = Signal(bool)
+
+    what = "Prediction"
 
     def __init__(
         self, launcher: Launcher = run_sync, registry: ModelRegistry | None = None
     ) -> None:
-        self.launcher = launcher
+        super().__init__(launcher)
         self.registry = registry if registry is not None else get_registry()
         self.model_name: str | None = None
-        self.job: Job | None = None
         self.source_name: str | None = None
         self.store: Path | None = None  # a store being written, deleted unless a layer takes it
-        self.cancelled = False
 
     @property
-    def running(self) -> bool:
-        return self.job is not None
+    def cancelled(self) -> bool:
+        """Whether the last prediction was cancelled."""
+        return self.cancel_requested
 
     @property
     def model(self) -> N2VModel | None:
@@ -113,46 +113,28 @@ class PredictRun:
         model = self.model
         if self.running or model is None:
             return False
-        self.source_name, self.store, self.cancelled = source_name, out_path, False
-        handlers = Handlers(
-            self.progress.emit, self._returned, self._errored, self.warned.emit, self._done
-        )
-        self.job = _Pending()
-        self.state_changed.emit()
-        job = self.launcher(guarded(run_prediction(model, data, axes, config, out_path)), handlers)
-        if self.job is not None:
-            self.job = job
-        return True
+        self.source_name, self.store = source_name, out_path
+        return self._launch(run_prediction(model, data, axes, config, out_path))
 
-    def cancel(self) -> None:
-        """Stop at the next tile; nothing is returned and a streamed store is deleted."""
-        if self.job is not None:
-            self.cancelled = True
-            self.job.quit()
+    # --- the kernel's hooks --------------------------------------------------------------------------
+    # cancel(): the job quits at the next tile; nothing is returned and a streamed store is deleted.
+    def _on_event(self, event: Any) -> None:
+        self.progress.emit(event)
 
-    def _returned(self, out: Any) -> None:
+    def _on_returned(self, out: PredictOutput) -> None:
         if not self.cancelled:
             self.returned.emit(out, self.source_name or "")
             self.store = None  # the result (and its store) belongs to the receiver now
 
-    def _errored(self, exc: BaseException) -> None:
-        self.failed.emit(error_message(exc, "Prediction"))
-
-    def _done(self) -> None:
-        store, self.store, self.job = self.store, None, None
+    def _cleanup(self) -> None:
+        store, self.store = self.store, None
         if store is not None:
             lazy_io.remove_store(store)  # cancelled or failed: never leave a half-written result
-        self.state_changed.emit()
+
+    def _on_ended(self) -> None:
         self.ended.emit(self.cancelled)
 
 
 def needs_trust(err: BaseException) -> bool:
     """Whether a load failed only because a zoo package's TorchScript (code) needs the user's trust."""
     return isinstance(err, TrustRequired)
-
-
-class _Pending:
-    is_running = True
-
-    def quit(self) -> None:
-        pass
