@@ -36,6 +36,8 @@ _LAZY = {
     "export_bioimageio": "napari_n2v.core.zoo.api",
     "baseline": "napari_n2v.core.baseline.calibrate",
     "compare_with_baselines": "napari_n2v.core.baseline.versus",
+    "inspect_noise": "napari_n2v.core.noise.analysis",
+    "qc": "napari_n2v.core.noise.qc",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
@@ -50,6 +52,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from napari_n2v.core.metrics import psnr
     from napari_n2v.core.model.model_io import load_model
     from napari_n2v.core.model.n2v_model import N2VModel
+    from napari_n2v.core.noise.analysis import inspect_noise
+    from napari_n2v.core.noise.qc import qc
     from napari_n2v.core.predict.prediction import PredictEvent, predict, predict_iter
     from napari_n2v.core.train.trainer import Trainer, train
     from napari_n2v.core.zoo.api import export_bioimageio

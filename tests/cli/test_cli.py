@@ -124,3 +124,42 @@ def test_baseline_command_tunes_filters_and_writes_the_best(tmp_path, capsys):
     assert np.mean((res - clean) ** 2) < 0.5 * np.mean((noisy - clean) ** 2)  # it denoises
     assert main(["baseline", str(src), "--out", str(out)]) == 2  # exists: one line, status 2
     assert "--overwrite" in capsys.readouterr().err
+
+
+def _correlated_tif(tmp_path):
+    from scipy import ndimage as ndi
+
+    noise = (
+        ndi.uniform_filter(np.random.default_rng(2).normal(0, 1, (128, 128)), 2, mode="wrap") * 2
+    )
+    path = tmp_path / "camera.tif"
+    tifffile.imwrite(path, (blobs((128, 128)) * 10 + noise).astype(np.float32))
+    return path
+
+
+def test_inspect_says_white_or_correlated_and_draws_the_picture(image_tif, tmp_path, capsys):
+    assert main(["inspect", str(image_tif)]) == 0
+    assert "verdict: white" in capsys.readouterr().out
+    png = tmp_path / "acf.png"
+    assert main(["inspect", str(_correlated_tif(tmp_path)), "--plot", str(png)]) == 0
+    said = capsys.readouterr().out
+    assert "verdict: correlated" in said and "blind spot: 3x3" in said
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["inspect", str(image_tif), "--plot", str(tmp_path / "acf.jpg")]) == 2
+
+
+def test_train_with_a_blind_spot_then_predict_with_qc(tmp_path, capsys):
+    src = _correlated_tif(tmp_path)
+    model = tmp_path / "m.n2v.safetensors"
+    assert main(["train", str(src), "--out", str(model), *FAST, "--blind-spot", "3x3"]) == 0
+    said = capsys.readouterr()
+    assert "blind spot 3x3" in said.out + said.err
+    assert "compared with classical filters:" in said.err  # the run is judged when it ends
+    out = tmp_path / "den.tif"
+    assert main(["predict", str(model), str(src), "--out", str(out), "--qc"]) == 0
+    said = capsys.readouterr().out
+    assert "Quality check" in said and "residual autocorrelation" in said
+    assert "classical baseline" in said or "Too close to call" in said or "as good as N2V" in said
+    assert main(["train", str(src), "--out", str(tmp_path / "x.n2v.safetensors"), *FAST,
+                 "--blind-spot", "3x3x3"]) == 2  # fmt: skip
+    assert "2D" in capsys.readouterr().err

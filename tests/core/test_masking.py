@@ -90,9 +90,7 @@ def test_struct_mask_overwrites_the_line_and_keeps_centre_off_it(seed):
     # Several seeds: a line pixel drawing its own value (about 1 in 1000 per pixel) once slipped by.
     patch = (32, 32)
     x = _unique_batch(8, 1, patch)
-    res = Masker(patch, 4, radius=2, struct_dim=1, struct_span=2)(
-        x, torch.Generator().manual_seed(seed)
-    )
+    res = Masker(patch, 4, radius=2, half=(0, 2))(x, torch.Generator().manual_seed(seed))
     for i in range(8):
         for j in range(4):
             y, xx = res.coords[i, j].tolist()
@@ -132,3 +130,29 @@ def test_masked_mse_only_looks_at_masked_pixels():
     targets = torch.tensor([[[1.0, 3.0]]])
     pred[0, 0, 0, 0] = 1000.0  # an unmasked pixel: ignored
     assert masked_mse(pred, coords, targets).item() == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize(
+    ("patch", "half"), [((32, 32), (1, 1)), ((32, 32), (2, 2)), ((8, 16, 16), (1, 1, 1))]
+)
+def test_box_blind_spot_hides_the_whole_box_and_draws_the_centre_from_outside(patch, half):
+    """For correlated noise: no pixel of the box around a masked pixel keeps its value, and the centre's
+    replacement comes from outside the box (its noise is independent of the centre's)."""
+    x = _unique_batch(4, 1, patch)
+    res = Masker(patch, 3, radius=3, half=half)(x, torch.Generator().manual_seed(0))
+    box = [torch.arange(-h, h + 1) for h in half]
+    offs = torch.stack(torch.meshgrid(*box, indexing="ij"), dim=-1).reshape(-1, len(patch))
+    for i in range(4):
+        for c in res.coords[i]:
+            src = (x[i, 0] == res.masked[i, 0][tuple(c)]).nonzero()
+            if len(src):  # (0 when the source was itself masked and zeroed)
+                assert ((src[0] - c).abs() > torch.tensor(half)).any()
+            for o in offs:
+                q = c + o
+                if ((q >= 0) & (q < torch.tensor(patch))).all():
+                    assert res.masked[i, 0][tuple(q)] != x[i, 0][tuple(q)]
+
+
+def test_a_blind_spot_wider_than_the_patch_is_refused():
+    with pytest.raises(ValueError, match="does not fit"):
+        Masker((8, 8), 2, half=(4, 4))

@@ -25,7 +25,7 @@ def test_a_train_plan_settles_every_open_default():
     assert plan.machine == Machine(torch.device("cpu"), "fp32")
     assert plan.start_line() == (
         f"training on CPU {cpu_isa()}, fp32, batch {d.batch_size}, patch (64, 64), "
-        "20 masked pixels per patch"
+        f"20 masked pixels per patch, blind spot {plan.blind_spot.spec}"
     )
 
 

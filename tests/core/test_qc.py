@@ -7,8 +7,8 @@ import pytest
 from scipy import ndimage as ndi
 
 from napari_n2v.core.errors import N2VError
-from napari_n2v.core.noise import inspect_noise, qc
-from napari_n2v.core.noise.qc import val_plateau
+from napari_n2v.core.noise.analysis import inspect_noise
+from napari_n2v.core.noise.qc import qc, val_plateau
 
 from .test_noise import ISO, LINE, SIGMA, noise, structured
 

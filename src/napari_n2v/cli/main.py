@@ -96,6 +96,13 @@ def _train_args(t: argparse.ArgumentParser) -> None:
     t.add_argument(
         "--struct-axis", choices=["X", "Y", "Z"], help="structN2V: mask a line along this axis"
     )
+    t.add_argument(
+        "--blind-spot",
+        help="what the network may not see around each masked pixel: auto (chosen from the noise: "
+        "a box for camera noise correlated between neighbours, one pixel for white noise), pixel, "
+        "a box such as 3x3, 5x5 or 3x3x3, or a line such as 1x5 (along X); sizes per spatial axis "
+        "in (Z)YX order (default: auto; see `napari-n2v inspect`)",
+    )
     t.add_argument("--val", help="separate validation image (same axes)")
     t.add_argument("--continue-from", help="a model file to continue training (fine-tune)")
     t.add_argument("--seed", type=int, help="random seed, for repeatable runs (default: random)")
@@ -165,6 +172,12 @@ def _predict_args(q: argparse.ArgumentParser) -> None:
     q.add_argument("--batch", type=int, help=f"tiles per pass (default: {auto_p['batch']})")
     q.add_argument("--tta", action="store_true", help="average the 8 flips/rotations (8x slower)")
     q.add_argument(
+        "--qc",
+        action="store_true",
+        help="judge the result without a clean image: does the residual look like the noise, and is "
+        "N2V better than a calibrated blur (one input at a time)",
+    )
+    q.add_argument(
         "--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)"
     )
     q.add_argument(
@@ -202,7 +215,7 @@ def _export_args(e: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from napari_n2v import __version__
-    from napari_n2v.cli import baseline
+    from napari_n2v.cli import baseline, inspect
     from napari_n2v.cli.export import run_export
     from napari_n2v.cli.predict import run_predict
     from napari_n2v.cli.train import run_train
@@ -222,6 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("export", help="write a BioImage Model Zoo package (Fiji, QuPath, ...)")
     _export_args(e)
     e.set_defaults(func=run_export)
+
+    i = sub.add_parser("inspect", help="analyse the noise: white or correlated, and the blind spot")
+    inspect.add_args(i)
+    i.set_defaults(func=inspect.run_inspect)
 
     b = sub.add_parser(
         "baseline",

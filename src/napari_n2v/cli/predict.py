@@ -66,6 +66,8 @@ def _check_args(args: argparse.Namespace) -> None:
 def run_predict(args: argparse.Namespace) -> int:
     _check_args(args)
     if args.out_dir or args.cluster or args.scheduler or len(args.image) > 1:
+        if args.qc:
+            raise N2VError("--qc judges one input at a time: give one image and --out.")
         return run_batch(args)
     args.image = args.image[0]
     return _run_one(args)
@@ -190,4 +192,8 @@ def _run_one(args: argparse.Namespace) -> int:
     if target is None:
         write_image(out, result, image.axes, scale=image.scale, unit=image.unit)
     print(f"wrote {out}")
+    if args.qc:
+        from napari_n2v.cli.judge import quality_check
+
+        print(quality_check(model, image.data, result, image.axes))
     return 0

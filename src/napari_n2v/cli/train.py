@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from napari_n2v.cli.common import check_out
+from napari_n2v.cli.judge import say_verdict
 from napari_n2v.core.errors import N2VError
 from napari_n2v.core.io.image_io import ImageFile, axes_hint, read_image
 
@@ -122,6 +123,7 @@ def _train(args: argparse.Namespace, device: str) -> int:
         "learning_rate": args.lr,
         "seed": args.seed,
         "struct_axis": args.struct_axis,
+        "blind_spot": args.blind_spot,
         "time_limit_s": args.time,
         "precision": args.precision,
     }
@@ -170,6 +172,8 @@ def _train(args: argparse.Namespace, device: str) -> int:
         )
         return 130
     print(f"saved {out} ({model.describe()})")
+    if not isinstance(data, list):  # one image in memory: judge the model against a calibrated blur
+        say_verdict(model, data, image.axes)
     return 0
 
 

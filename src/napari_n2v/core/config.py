@@ -58,6 +58,10 @@ class TrainConfig:
         None: 64×64 in 2D, 16×64×64 in 3D (shrunk to fit a small image, with a warning event).
     masked_pixels
         Blind-spot pixels per patch (N). None: 0.5% of the patch's pixels (20 of 64×64), at least 1.
+    blind_spot
+        What the network may not see around each masked pixel: ``"auto"`` (chosen from the noise by
+        :func:`napari_n2v.inspect_noise`), ``"pixel"``, a box ``"3x3"``/``"5x5"``/``"3x3x3"`` or a line
+        ``"1x5"`` (sizes per spatial axis in (Z)YX order). The trained model records what was used.
     steps
         Optimiser steps.
     time_limit_s
@@ -126,6 +130,13 @@ class TrainConfig:
         None, "structN2V axis", "mask a line along this axis (structured noise)", choices="ZYX"
     )
     struct_span: int = _f(2, "structN2V span", "pixels masked each side along the line", lo=1)
+    blind_spot: str = _f(
+        "auto",
+        "Blind spot",
+        "auto: chosen from the noise (a box for camera noise that is correlated between "
+        "neighbours, one pixel for white noise); pixel; a box such as 3x3, 5x5 or 3x3x3; a line "
+        "such as 1x5 (along X) or 5x1 (along Y): sizes per spatial axis in (Z)YX order",
+    )
     depth: int = _f(2, "Depth", "U-Net levels; patches must be multiples of 2**depth", lo=1, hi=5)
     n_filters: int | None = _f(
         None,
@@ -176,6 +187,16 @@ class TrainConfig:
                     f"{self.axes!r} (Y or X{', Z' if self.is_3d else ''})."
                 )
             set_(self, "struct_axis", sa)
+        from napari_n2v.core.noise.footprint import format_blind_spot, parse_blind_spot
+
+        box = parse_blind_spot(self.blind_spot, n_sp)  # raises for a bad or a 3D spec on 2D data
+        set_(self, "blind_spot", "auto" if box is None else format_blind_spot(box))
+        line = self.struct_line()
+        if line is not None and box is not None and box != line and any(e > 1 for e in box):
+            raise N2VError(
+                f"give either struct_axis (structN2V's line) or blind_spot={self.blind_spot!r}, "
+                "not both: a line is also a blind spot, e.g. '1x5' along X."
+            )
         if self.kernel_size < 1 or self.kernel_size % 2 == 0:
             raise N2VError(f"kernel_size must be odd (got {self.kernel_size}).")
         if self.masked_pixels is not None:
@@ -211,6 +232,13 @@ class TrainConfig:
         if self.masked_pixels is not None:
             return self.masked_pixels
         return self.default_masked_pixels(patch_size)
+
+    def struct_line(self) -> tuple[int, ...] | None:
+        """structN2V's line as a blind-spot box (extents per spatial axis), or None."""
+        if self.struct_axis is None:
+            return None
+        letters = "ZYX"[-self.n_spatial :]
+        return tuple(2 * self.struct_span + 1 if a == self.struct_axis else 1 for a in letters)
 
     @property
     def resolved_strategy(self) -> str:

@@ -28,7 +28,7 @@ from ..axes import to_canonical
 from ..errors import N2VError
 from .analysis import LAGS, THRESHOLD, Pooled, canonical, crops, inspect_noise
 from .footprint import parse_blind_spot, reach_from_acf
-from .report import NoiseReport, axis_values
+from .report import NoiseReport, axis_values, qc_table
 
 #: residual std / noise std: below LOW the result kept noise (below BARELY: almost all of it),
 #: above HIGH it lost signal
@@ -82,9 +82,14 @@ class QCReport:
 
     def table(self) -> str:
         """The report as plain text, for the CLI."""
-        from .report import qc_table
-
-        return qc_table(self)
+        return qc_table(
+            ok=self.ok,
+            acf=self.acf,
+            std_ratio=self.std_ratio,
+            structure=self.structure,
+            val_plateau=self.val_plateau,
+            findings=self.findings,
+        )
 
 
 def _smooth_in_plane(r: np.ndarray) -> np.ndarray:

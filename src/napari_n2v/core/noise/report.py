@@ -11,14 +11,11 @@ from __future__ import annotations
 import math
 import struct
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from .qc import QCReport
 
 
 @dataclass(frozen=True, eq=False)
@@ -183,17 +180,24 @@ def noise_table(report: NoiseReport) -> str:
     return "\n".join(rows + [""] + [f"- {s}" for s in report.sentences])
 
 
-def qc_table(report: QCReport) -> str:
-    """A :class:`~napari_n2v.core.noise.qc.QCReport` as plain text."""
-    rows = [f"Quality check ({'ok' if report.ok else 'problems found'})"]
-    rows += ["residual autocorrelation:", *_acf_rows(report.acf)]
-    ratios = ", ".join(f"{v:.2f}" for v in report.std_ratio)
-    rows.append(f"residual std / noise std: {ratios}")
-    value = "not judged" if math.isnan(report.structure) else f"{report.structure:.3f}"
+def qc_table(
+    *,
+    ok: bool,
+    acf: dict[str, tuple[float, ...]],
+    std_ratio: Sequence[float],
+    structure: float,
+    val_plateau: bool | None,
+    findings: Sequence[str],
+) -> str:
+    """A quality check (:class:`~napari_n2v.core.noise.qc.QCReport`'s fields) as plain text."""
+    rows = [f"Quality check ({'ok' if ok else 'problems found'})"]
+    rows += ["residual autocorrelation:", *_acf_rows(acf)]
+    rows.append(f"residual std / noise std: {', '.join(f'{v:.2f}' for v in std_ratio)}")
+    value = "not judged" if math.isnan(structure) else f"{structure:.3f}"
     rows.append(f"structure in the residual (correlation with the result's detail): {value}")
-    if report.val_plateau is not None:
-        rows.append(f"validation loss levelled off: {'yes' if report.val_plateau else 'no'}")
-    return "\n".join(rows + [""] + [f"- {s}" for s in report.findings])
+    if val_plateau is not None:
+        rows.append(f"validation loss levelled off: {'yes' if val_plateau else 'no'}")
+    return "\n".join(rows + [""] + [f"- {s}" for s in findings])
 
 
 def acf_image(acf_map: np.ndarray, cell: int = 24) -> np.ndarray:

@@ -10,6 +10,7 @@ from typing import Any
 from napari_n2v.core.config import TrainConfig
 from napari_n2v.core.device import bf16_conv3d_faulty
 from napari_n2v.core.model.denoiser import Denoiser
+from napari_n2v.core.plan.blind_spot import BlindSpot, settle_blind_spot
 from napari_n2v.core.plan.defaults import defaults_for
 from napari_n2v.core.plan.machine import Machine, resolve_machine
 from napari_n2v.core.predict.memory_plan import train_batch_size
@@ -30,6 +31,7 @@ class TrainPlan:
     data: TrainData
     batch_size: int
     batch_lowered: bool  # the default batch was lowered to fit free GPU memory
+    blind_spot: BlindSpot
 
     @property
     def patch(self) -> tuple[int, ...]:
@@ -40,11 +42,12 @@ class TrainPlan:
         return self.data.n_masked
 
     def start_line(self) -> str:
-        """'training on CPU AVX512-BF16, bf16, batch 16, patch (64, 64), 20 masked pixels per patch'."""
+        """'training on CPU AVX512-BF16, bf16, batch 16, patch (64, 64), 20 masked pixels per patch,
+        blind spot pixel'."""
         low = " (lowered to fit free GPU memory)" if self.batch_lowered else ""
         return (
             f"training on {self.machine.label()}, batch {self.batch_size}{low}, patch {self.patch}, "
-            f"{self.n_masked} masked pixels per patch"
+            f"{self.n_masked} masked pixels per patch, blind spot {self.blind_spot.spec}"
         )
 
 
@@ -88,4 +91,6 @@ def plan_training(
             machine.amp_dtype,
         )
         lowered = batch < defaults.batch_size
-    return TrainPlan(config, machine, data, batch, lowered)
+    spot = settle_blind_spot(config, data, model)
+    config = config.replace(blind_spot=spot.spec)  # the model file records what was used
+    return TrainPlan(config, machine, data, batch, lowered, spot)

@@ -2,10 +2,11 @@
 
 For each patch, N pixels are drawn by stratified sampling (one per grid cell, so they never cluster); each
 is replaced by the value of a random neighbour (``uniform``, never the pixel itself) or by the median of its
-neighbourhood without the centre (``median``, N2V2). structN2V additionally overwrites a line of pixels
-through each masked pixel with values from random positions of the patch, and keeps the centre's
-replacement off that line (its noise is correlated along it). The loss is then taken at the N pixels only,
-against their original values.
+neighbourhood without the centre (``median``, N2V2). A blind spot larger than one pixel (a box such as
+3x3 for spatially correlated camera noise, or a line such as 1x5: structN2V) additionally overwrites every
+other pixel of the box around each masked pixel with values from random positions of the patch, and draws
+the centre's replacement from outside the box (the noise inside it is correlated with the centre's). The
+loss is then taken at the N pixels only, against their original values.
 """
 
 from __future__ import annotations
@@ -87,17 +88,34 @@ def stratified_coords(
 
 
 def allowed_offsets(
-    radius: Sequence[int], struct_dim: int | None = None, device: torch.device | None = None
+    radius: Sequence[int], half: Sequence[int] | None = None, device: torch.device | None = None
 ) -> torch.Tensor:
-    """All neighbour offsets in the box ``[-r, r]`` per dim, without the centre (and, for structN2V,
-    without the line through the centre along ``struct_dim``). Returns (K, D) int64."""
+    """All neighbour offsets in the box ``[-r, r]`` per dim outside the blind spot: without the centre,
+    and without the box of half-widths ``half`` around it (None: the centre alone; a line, i.e. one
+    nonzero half-width, excludes the whole line through the centre). Returns (K, D)."""
     grids = torch.meshgrid(*[torch.arange(-r, r + 1) for r in radius], indexing="ij")
     off = torch.stack([g.reshape(-1) for g in grids], dim=-1)
-    nonzero = off != 0
-    if struct_dim is not None:
-        nonzero[:, struct_dim] = False  # a point on the line differs from the centre only along it
-    keep = nonzero.any(dim=-1)
+    inner = torch.tensor(list(half) if half is not None else [0] * len(radius))
+    if (
+        int((inner > 0).sum()) == 1
+    ):  # a line (structN2V): its noise runs the whole line, skip all of it
+        inner = torch.where(inner > 0, torch.tensor(max(radius)), inner)
+    keep = (off.abs() > inner).any(dim=-1)
     return off[keep].to(device)
+
+
+def box_offsets(half: Sequence[int]) -> torch.Tensor:
+    """The offsets of the box of half-widths ``half`` without its centre. Returns (L, D) int64."""
+    grids = torch.meshgrid(*[torch.arange(-h, h + 1) for h in half], indexing="ij")
+    off = torch.stack([g.reshape(-1) for g in grids], dim=-1)
+    return off[(off != 0).any(dim=-1)]
+
+
+def line_half(n_dim: int, struct_dim: int | None, struct_span: int) -> tuple[int, ...] | None:
+    """structN2V's line as a blind-spot box: ``struct_span`` each side along ``struct_dim``."""
+    if struct_dim is None:
+        return None
+    return tuple(struct_span if d == struct_dim else 0 for d in range(n_dim))
 
 
 def _fold_into_patch(pos: torch.Tensor, centre: torch.Tensor, patch: torch.Tensor) -> torch.Tensor:
@@ -135,11 +153,10 @@ class Masker:
     strategy
         ``'uniform'`` (random neighbour, never itself) or ``'median'`` (N2V2).
     radius
-        Neighbourhood radius (clipped to ``patch - 1`` per dimension).
-    struct_dim
-        Spatial dimension index (0-based within the patch) of the structN2V line, or None.
-    struct_span
-        Pixels masked on each side of the centre along ``struct_dim``.
+        Neighbourhood radius (clipped to ``patch - 1`` per dimension); grown past the blind spot.
+    half
+        Half-widths of the blind-spot box per spatial dim (``(1, 1)`` for 3x3, ``(0, 2)`` for a 1x5
+        line along X), or None for the one-pixel blind spot.
     """
 
     def __init__(
@@ -148,24 +165,24 @@ class Masker:
         n_masked: int,
         strategy: str = "uniform",
         radius: int = 5,
-        struct_dim: int | None = None,
-        struct_span: int = 2,
+        half: Sequence[int] | None = None,
         device: torch.device | str = "cpu",
     ) -> None:
         self.patch = tuple(int(p) for p in patch)
         self.n = int(n_masked)
         self.strategy = strategy
         self.device = torch.device(device)
-        self.struct_dim = struct_dim
-        self.struct_span = int(struct_span)
-        rad = [min(radius, p - 1) for p in self.patch]
-        self.offsets = allowed_offsets(rad, struct_dim, self.device)  # (K, D)
+        self.half = tuple(int(h) for h in half) if half is not None and any(half) else None
+        inner = self.half or (0,) * len(self.patch)
+        if any(2 * h + 1 >= p for h, p in zip(inner, self.patch, strict=True)):
+            raise ValueError(
+                f"a blind spot of half-widths {inner} does not fit a {self.patch} patch"
+            )
+        rad = [min(max(radius, h + 1), p - 1) for h, p in zip(inner, self.patch, strict=True)]
+        self.offsets = allowed_offsets(rad, self.half, self.device)  # (K, D)
         self._patch_t = torch.tensor(self.patch, device=self.device)
-        if struct_dim is not None:
-            t = torch.cat([torch.arange(-struct_span, 0), torch.arange(1, struct_span + 1)])
-            line = torch.zeros(len(t), len(self.patch), dtype=torch.long)
-            line[:, struct_dim] = t
-            self._line = line.to(self.device)  # (L, D)
+        if self.half is not None:
+            self._box = box_offsets(self.half).to(self.device)  # (L, D)
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> MaskResult:
         """Mask a batch ``x`` of shape (B, C, *patch)."""
@@ -203,12 +220,12 @@ class Masker:
             )  # (B, C, N)
         c = x.shape[1]
         flat = x.reshape(b, c, -1).clone()
-        if self.struct_dim is not None:
-            flat = self._struct(flat, x, coords, generator, is_masked)
+        if self.half is not None:
+            flat = self._blind_box(flat, x, coords, generator, is_masked)
         flat.scatter_(2, centre_lin[:, None, :].expand(b, c, -1), values)
         return MaskResult(flat.reshape(x.shape), coords, targets)
 
-    def _struct(
+    def _blind_box(
         self,
         flat: torch.Tensor,
         x: torch.Tensor,
@@ -216,15 +233,17 @@ class Masker:
         generator: torch.Generator,
         is_masked: torch.Tensor,
     ) -> torch.Tensor:
-        """Overwrite the structN2V line through each masked pixel with values from random positions."""
+        """Overwrite the blind-spot box around each masked pixel with values from random positions."""
+        half = self.half
+        assert half is not None
         b, c, n_px = flat.shape
-        pos = coords[:, :, None, :] + self._line[None, None]  # (B, N, L, D)
+        pos = coords[:, :, None, :] + self._box[None, None]  # (B, N, L, D)
         valid = ((pos >= 0) & (pos < self._patch_t)).all(dim=-1)  # (B, N, L)
         lin = torch.where(
             valid, _ravel(pos.clamp(min=0), self.patch), n_px
         )  # invalid -> spare slot
-        # Random sources, never on the line itself (a line pixel could otherwise keep its own value, or
-        # take a neighbour's that carries the same structured noise): off the centre along one other axis.
+        # Random sources, never inside the box (a box pixel could otherwise keep its own value, or take
+        # another that carries the same correlated noise): outside it along the axis with most room.
         src_pos = torch.stack(
             [
                 torch.randint(0, p, lin.shape, generator=generator, device=self.device)
@@ -232,11 +251,10 @@ class Masker:
             ],
             dim=-1,
         )  # (B, N, L, D)
-        d0 = next(d for d in range(len(self.patch)) if d != self.struct_dim)
-        p0 = self.patch[d0]
-        if p0 > 1:
-            shift = torch.randint(1, p0, lin.shape, generator=generator, device=self.device)
-            src_pos[..., d0] = (coords[:, :, None, d0] + shift) % p0
+        d0 = max(range(len(self.patch)), key=lambda d: self.patch[d] - 2 * half[d])
+        p0, h0 = self.patch[d0], half[d0]
+        shift = torch.randint(h0 + 1, p0 - h0, lin.shape, generator=generator, device=self.device)
+        src_pos[..., d0] = (coords[:, :, None, d0] + shift) % p0
         src = _ravel(src_pos, self.patch)
         vals = _gather(x, src).masked_fill(
             is_masked.gather(1, src.reshape(b, -1)).reshape(src.shape)[:, None], 0.0

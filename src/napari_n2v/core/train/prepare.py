@@ -32,7 +32,6 @@ class TrainData:
     n_masked: int
     mean: np.ndarray  # (C,)
     std: np.ndarray  # (C,)
-    struct_dim: int | None
     messages: list[str] = field(default_factory=list)
     #: Several images: patches come from there, and ``data``/``val_data`` are only the first image's view.
     sources: SourceSet | None = None
@@ -44,11 +43,10 @@ class TrainData:
 
 @dataclass(frozen=True)
 class Geometry:
-    """What the shapes settle: the patch that fits, blind-spot pixels per patch, the structN2V dim."""
+    """What the shapes settle: the patch that fits and the blind-spot pixels per patch."""
 
     patch: tuple[int, ...]
     n_masked: int
-    struct_dim: int | None
     messages: tuple[str, ...]
 
 
@@ -89,8 +87,7 @@ def check_geometry(smallest: Sequence[int], config: TrainConfig, many: bool) -> 
             f"{'the smallest image' if many else 'this image'}: use at most "
             f"{max_masked_pixels(patch)}."
         )
-    struct_dim = names.index(config.struct_axis) if config.struct_axis else None
-    return Geometry(patch, config.resolved_masked_pixels(patch), struct_dim, tuple(messages))
+    return Geometry(patch, config.resolved_masked_pixels(patch), tuple(messages))
 
 
 def _check_model(model: Denoiser | None, channels: int, what: str) -> None:
@@ -165,8 +162,7 @@ def _prepare_in_memory(
             messages.append(msg)
     mean, std = (model.mean, model.std) if model is not None else channel_stats(data)
     return TrainData(
-        data, val_data, train_region, val_region, geo.patch, geo.n_masked, mean, std,
-        geo.struct_dim, messages,
+        data, val_data, train_region, val_region, geo.patch, geo.n_masked, mean, std, messages,
     )  # fmt: skip
 
 
@@ -199,6 +195,6 @@ def _prepare_lazy(
     first = views[0]
     region = _whole(first.shape)
     return TrainData(
-        first, first, region, region, geo.patch, geo.n_masked, mean, std, geo.struct_dim,
-        messages, SourceSet(train, val),
+        first, first, region, region, geo.patch, geo.n_masked, mean, std, messages,
+        SourceSet(train, val),
     )  # fmt: skip

@@ -63,7 +63,7 @@ class StepRunner:
         *,
         strategy: str,
         radius: int,
-        struct_span: int,
+        half: tuple[int, ...] | None,
         learning_rate: float,
         dtype: torch.dtype | None,
         device: torch.device,
@@ -84,9 +84,7 @@ class StepRunner:
         self._notices: list[str] = []
         self.steps = 0  # step() calls so far: the Trainer's step number
         self.skipped = 0  # guarded steps skipped for non-finite values
-        self.masker = Masker(
-            data.patch, data.n_masked, strategy, radius, data.struct_dim, struct_span, device
-        )
+        self.masker = Masker(data.patch, data.n_masked, strategy, radius, half, device)
         shape = (1, -1, *[1] * n_dim)
         self.mean = torch.as_tensor(data.mean, device=device).reshape(shape)
         self.std = torch.as_tensor(data.std, device=device).reshape(shape)
@@ -100,7 +98,7 @@ class StepRunner:
             plan.data,
             strategy=config.resolved_strategy,
             radius=config.neighbor_radius,
-            struct_span=config.struct_span,
+            half=plan.blind_spot.half,
             learning_rate=config.learning_rate,
             dtype=plan.machine.amp_dtype,
             device=plan.machine.device,

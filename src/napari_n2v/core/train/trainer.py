@@ -132,6 +132,7 @@ class Trainer:
         net = copy.deepcopy(self._base.network) if self._base else build_unet(cfg, d.channels)
         runner = StepRunner.for_plan(net, self.plan)
         yield InfoEvent(self.plan.start_line())
+        yield InfoEvent(f"blind spot {self.plan.blind_spot.why}")
         if self.plan.machine.reason:
             yield InfoEvent(self.plan.machine.reason)
         self._net = runner.net
