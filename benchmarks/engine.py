@@ -26,7 +26,6 @@ _WHERE: dict[str, tuple[str, ...]] = {
     "resolved_n_filters": (f"{_C}.device",),
     "DEFAULT_MASKED_FRACTION": (f"{_C}.config",),
     # files and stores (memory and scale-out suites)
-    "read_image": (f"{_C}.io.image_io", f"{_C}.image_io"),
     "write_image": (f"{_C}.io.image_io", f"{_C}.image_io"),
     "tag_zarr": (f"{_C}.io.image_io", f"{_C}.image_io"),
     "create_zarr_like": (f"{_C}.io.lazy_io", f"{_C}.lazy_io"),
