@@ -19,12 +19,9 @@ _WHERE: dict[str, tuple[str, ...]] = {
     "build_unet": (f"{_C}.model.unet", f"{_C}.model"),
     "StepRunner": (f"{_C}.train.step", f"{_C}.step"),
     "val_sampler": (f"{_C}.train.step", f"{_C}.step"),
-    # device defaults (3D sweep, GPU suite)
+    # devices (GPU suite)
     "resolve_device": (f"{_C}.device",),
-    "describe_device": (f"{_C}.device",),
-    "default_batch_size": (f"{_C}.device",),
-    "resolved_n_filters": (f"{_C}.device",),
-    "DEFAULT_MASKED_FRACTION": (f"{_C}.config",),
+    "describe_device": (f"{_C}.plan.machine", f"{_C}.device"),
     # files and stores (memory and scale-out suites)
     "write_image": (f"{_C}.io.image_io", f"{_C}.image_io"),
     "tag_zarr": (f"{_C}.io.image_io", f"{_C}.image_io"),
@@ -47,6 +44,14 @@ def resolve(name: str) -> Any:
         except (ImportError, AttributeError) as e:
             errors.append(f"{where}: {e}")
     raise ImportError(f"benchmarks.engine cannot find {name}: " + "; ".join(errors))
+
+
+def step_runner(trainer: Any, net: Any) -> Any:
+    """The training step ``trainer`` builds, around ``net`` (to redo its validation), either layout."""
+    cls = resolve("StepRunner")
+    if hasattr(cls, "for_plan"):
+        return cls.for_plan(net, trainer.plan)
+    return cls.for_config(net, trainer.data, trainer.config, trainer.device, trainer.batch_size)
 
 
 def __getattr__(name: str) -> Any:

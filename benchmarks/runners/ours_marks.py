@@ -115,8 +115,7 @@ def validator(trainer: Any) -> Any:
     """``validate(state) -> loss`` on the run's validation set, rebuilt as ``Trainer.run`` builds it
     (same seed, patches, masking, batch and precision)."""
     cfg, d = trainer.config, trainer.data
-    net = engine.build_unet(cfg, d.channels)
-    runner = engine.StepRunner.for_config(net, d, cfg, trainer.device, trainer.batch_size)
+    runner = engine.step_runner(trainer, engine.build_unet(cfg, d.channels))
     seed = cfg.seed + 1
     val = runner.make_val(engine.val_sampler(d, seed), cfg.val_patches, seed)
 

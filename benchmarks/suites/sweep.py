@@ -54,22 +54,16 @@ def add_args(p: argparse.ArgumentParser) -> None:
 
 
 def defaults(dims: int) -> dict[str, Any]:
-    """The current CPU defaults as the engine resolves them, in FACTORS' keys."""
-    import torch
-
+    """The current CPU defaults, as a Trainer on this machine resolves them (on a small random
+    image: nothing is trained), in FACTORS' keys."""
     import napari_n2v as n2v
-    from benchmarks import engine
 
-    cfg = n2v.TrainConfig(axes="ZYX" if dims == 3 else "YX")
-    return {
-        "filters": engine.resolved_n_filters(cfg.replace(device="cpu")),
-        "patch": tuple(cfg.resolved_patch_size),
-        "batch": cfg.batch_size or engine.default_batch_size(torch.device("cpu"), dims == 3),
-        "masked": round(100 * engine.DEFAULT_MASKED_FRACTION, 4),
-        "val": cfg.val_patches,
-        "lr": cfg.learning_rate,
-        "variant": "n2v",
-    }
+    cfg = n2v.TrainConfig(axes="ZYX" if dims == 3 else "YX", device="cpu")
+    shape = (32, 128, 128) if dims == 3 else (256, 256)
+    tr = n2v.Trainer(np.random.default_rng(0).normal(100, 25, shape).astype(np.float32), cfg)
+    masked = round(100 * tr.data.n_masked / float(np.prod(tr.data.patch)), 1)
+    return {"filters": tr.config.n_filters, "patch": tuple(tr.data.patch), "batch": tr.batch_size,
+            "masked": masked, "val": cfg.val_patches, "lr": cfg.learning_rate, "variant": "n2v"}  # fmt: skip
 
 
 def label(key: str, value: Any) -> str:
