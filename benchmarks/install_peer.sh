@@ -23,7 +23,7 @@ PIP=("$VENV/bin/pip" install --disable-pip-version-check -q)
     "torchmetrics>0.7,<1.9" "microssim<=0.0.5" "pydantic>=2.11" "zarr>=3,<4" \
     numpy scikit-image tifffile matplotlib pillow psutil pyyaml torch==2.13.0
 "${PIP[@]}" --no-deps careamics==0.3.5
-"${PIP[@]}" bm3d torch==2.13.0 || echo "WARNING: bm3d did not install; quality.py will skip BM3D" >&2
+"${PIP[@]}" bm3d torch==2.13.0 || echo "WARNING: bm3d did not install; the quality suite cannot run BM3D (--bm3d-budget)" >&2
 
 # Patch torchvision's fake-op registrations (see header).
 "$VENV/bin/python" - <<'PYEOF'
