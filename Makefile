@@ -27,9 +27,10 @@ demo: $(STAMP)
 	$(VENV)/bin/napari-n2v demo --out demo_output --overwrite
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks docs/_ext
+	$(VENV)/bin/ruff format --check src tests benchmarks docs/_ext
 	$(VENV)/bin/mypy
+	$(PY) -m benchmarks report --check
 	$(PY) -m pytest
 
 $(DOCS_STAMP): $(STAMP)
@@ -40,8 +41,8 @@ docs: $(DOCS_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -d site
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks docs/_ext
+	$(VENV)/bin/ruff format --check src tests benchmarks docs/_ext
 
 clean:
 	rm -rf $(VENV) demo_output site .pytest_cache .ruff_cache

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 #: canvas, which a software renderer (VMs, remote desktops, CI's Xvfb) does on the CPU: ~10 ms per
 #: repaint before anything is drawn, ~25 ms with bar, status and plot. On 2 cores the widget trained
 #: at 0.78 of the headless rate rendering at 4 Hz, and at 0.94 at 1 Hz on the default 1000-step run
-#: (benchmarks/widget_overhead.py, docs/benchmarks.md); a loss curve and an ETA need no more.
+#: (`python -m benchmarks run widget`, docs/benchmarks.md); a loss curve and an ETA need no more.
 RENDER_S = 1.0
 
 

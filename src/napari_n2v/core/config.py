@@ -22,7 +22,7 @@ DEFAULT_PATCH_2D = (64, 64)
 DEFAULT_PATCH_3D = (16, 64, 64)
 #: Fraction of patch pixels masked per patch when ``masked_pixels`` is None: between the anchors'
 #: ~0.2% (juglab n2v, CAREamics) and the paper's 1.6%; chosen by the defaults sweep at equal wall-clock
-#: (benchmarks/sweep.py; the figures are in docs/benchmarks.md).
+#: (`python -m benchmarks run sweep`; the figures are in docs/benchmarks.md).
 DEFAULT_MASKED_FRACTION = 0.005
 STRATEGIES = ("uniform", "median")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")

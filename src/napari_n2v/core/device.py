@@ -94,7 +94,8 @@ def bf16_conv3d_faulty(patch: tuple[int, ...], depth: int) -> bool:
     (uninitialised memory: values up to 3e38, sometimes inf/NaN; a different answer on every call)
     when its input has exactly two planes in Z and more than one sample: the U-Net's level with
     ``Z / 2**level == 2``. fp32, forward passes and every other Z size we tried (1, 3-8) are correct.
-    Found by ``benchmarks/bf16_3d_check.py --conv-scan``; the training then runs in fp32.
+    Found by a scan of Conv3d shapes (``git show 9e42697:benchmarks/bf16_3d_check.py``, ``--conv-scan``);
+    the training then runs in fp32.
     """
     if len(patch) != 3:
         return False
