@@ -36,6 +36,14 @@ SUITES: dict[str, tuple[str, str]] = {
         "benchmarks.suites.sweep",
         "defaults from data at equal time, 2D (Set12) or 3D (--dims 3); ours only",
     ),
+    "noise": (
+        "benchmarks.suites.noise",
+        "correlated noise: the blind spot auto picks vs one pixel at equal time (Set12); ours only",
+    ),
+    "classical": (
+        "benchmarks.suites.classical",
+        "N2V vs calibrated Gaussian/median (no clean image), an oracle blur, BM3D; score ranking",
+    ),
     "widget": (
         "benchmarks.suites.widget",
         "training in the napari widget vs headless (needs a display: xvfb-run)",
