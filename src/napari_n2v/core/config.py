@@ -12,11 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from napari_n2v.core.axes import validate_axes
-from napari_n2v.core.config_fields import _f, check_ranges
+from napari_n2v.core.config_fields import PRECISIONS, _f, _tuple, check_ranges
 from napari_n2v.core.config_fields import (
     field_info as field_info,  # re-exported: forms read it from here
 )
 from napari_n2v.core.errors import N2VError
+from napari_n2v.core.predict_config import (
+    PredictConfig as PredictConfig,  # re-exported: its old home
+)
 
 DEFAULT_PATCH_2D = (64, 64)
 DEFAULT_PATCH_3D = (16, 64, 64)
@@ -25,7 +28,6 @@ DEFAULT_PATCH_3D = (16, 64, 64)
 #: (`python -m benchmarks run sweep`; the figures are in docs/benchmarks.md).
 DEFAULT_MASKED_FRACTION = 0.005
 STRATEGIES = ("uniform", "median")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 #: The most steps a run may ask for; a run on a time budget alone gets this many (it stops on time).
 MAX_STEPS = 10_000_000
 
@@ -33,14 +35,6 @@ MAX_STEPS = 10_000_000
 def max_masked_pixels(patch: tuple[int, ...]) -> int:
     """The most blind-spot pixels a patch may have: a quarter of its pixels (at least 1)."""
     return max(1, math.prod(patch) // 4)
-
-
-def _tuple(v: Any) -> tuple[int, ...] | None:
-    if v is None:
-        return None
-    if isinstance(v, int):
-        return (v,)
-    return tuple(int(x) for x in v)
 
 
 @dataclass(frozen=True)
@@ -264,54 +258,4 @@ class TrainConfig:
         return cls(**d)
 
     def replace(self, **changes: Any) -> TrainConfig:
-        return dataclasses.replace(self, **changes)
-
-
-@dataclass(frozen=True)
-class PredictConfig:
-    """How to run a trained model over an image.
-
-    ``tile_shape``/``overlap`` are spatial (``(Y, X)`` or ``(Z, Y, X)``; one number means the same on
-    every spatial axis). ``tile_shape`` is the largest tile: each axis is covered by as few, evenly
-    sized tiles as fit under it (None: 512×512 in 2D, 32×256×256 in 3D on a CPU; on a GPU the largest
-    that fits its free memory, see :func:`napari_n2v.core.predict.memory_plan.predict_plan`). ``overlap`` is
-    the context discarded at each tile side; None takes the model's receptive field, so a tiled
-    result equals an untiled one.
-    """
-
-    tile_shape: tuple[int, ...] | None = _f(
-        None,
-        "Tile",
-        "largest tile; one number for every axis or one per axis; default 512x512, 3D 32x256x256 "
-        "(on a GPU: as large as its free memory allows)",
-        lo=1,
-        hi=8192,
-        step=32,
-        unit="px",
-    )
-    overlap: tuple[int, ...] | None = _f(
-        None,
-        "Overlap",
-        "context discarded at each tile side; default the model's receptive field",
-        lo=0,
-        hi=1024,
-        unit="px",
-    )
-    batch_size: int | None = _f(
-        None, "Tiles per batch", "default 1 on a CPU; on a GPU from its free memory", lo=1
-    )
-    device: str = _f("auto", "Device", "auto, cpu, cuda, cuda:N or mps")
-    precision: str = _f("auto", "Precision", "auto, fp32, bf16 or fp16", choices=PRECISIONS)
-    tta: bool = _f(False, "TTA", "average the 8 flips/rotations (8x slower, slightly smoother)")
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "tile_shape", _tuple(self.tile_shape))
-        object.__setattr__(self, "overlap", _tuple(self.overlap))
-        if self.tile_shape is not None and any(t < 1 for t in self.tile_shape):
-            raise N2VError(f"tile_shape must be positive (got {self.tile_shape}).")
-        if self.overlap is not None and any(o < 0 for o in self.overlap):
-            raise N2VError(f"overlap must not be negative (got {self.overlap}).")
-        check_ranges(self, skip=("tile_shape", "overlap"))
-
-    def replace(self, **changes: Any) -> PredictConfig:
         return dataclasses.replace(self, **changes)

@@ -9,6 +9,9 @@ from typing import Any
 
 from napari_n2v.core.errors import N2VError
 
+#: What a network may compute in: 'auto' is bf16 where the hardware does it natively, else fp32.
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
 __all__ = ["_f", "check_ranges", "field_info"]
 
 
@@ -53,3 +56,11 @@ def check_ranges(config: Any, skip: tuple[str, ...] = ()) -> None:
             if hi is None:
                 raise N2VError(f"{f.name} must be at least {lo} (got {v}).")
             raise N2VError(f"{f.name} must be between {lo} and {hi} (got {v}).")
+
+
+def _tuple(v: Any) -> tuple[int, ...] | None:
+    if v is None:
+        return None
+    if isinstance(v, int):
+        return (v,)
+    return tuple(int(x) for x in v)
