@@ -16,6 +16,7 @@ import torch
 
 from napari_n2v.core.errors import N2VError
 from napari_n2v.core.model.n2v_model import N2VModel
+from napari_n2v.core.predict.prediction import border_padding
 
 MODEL_JSON = "napari_n2v_model.json"
 ARCH_FILE = "n2v_unet.py"
@@ -39,6 +40,9 @@ def network_kwargs(model: N2VModel) -> dict[str, Any]:
     edge = c.extra.get("pool_edge")
     if edge and edge != "replicate":
         kw["pool_edge"] = edge
+    pad = border_padding(model)  # as napari-n2v predicts: the package reproduces its test output
+    if pad != "zeros":
+        kw["padding_mode"] = pad
     return kw
 
 
