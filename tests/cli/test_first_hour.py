@@ -54,7 +54,7 @@ def test_axes_errors_name_the_flag_and_the_guess(stack3d, tmp_path, capsys):
 
 
 def test_training_a_plain_stack_says_what_it_guessed(stack3d, tmp_path, capsys):
-    assert main(["train", str(stack3d), "--out", str(tmp_path / "m.st"), *FAST]) == 0
+    assert main(["train", str(stack3d), "--out", str(tmp_path / "m.n2v.safetensors"), *FAST]) == 0
     err = capsys.readouterr().err
     assert "guessed" in err and "'SYX'" in err and "--axes ZYX" in err
 
@@ -79,7 +79,7 @@ def test_a_folder_that_is_not_zarr(tmp_path, capsys):
     folder = tmp_path / "pictures"
     folder.mkdir()
     (folder / "a.txt").write_text("hi")
-    assert main(["train", str(folder), "--out", str(tmp_path / "m.st"), *FAST]) == 2
+    assert main(["train", str(folder), "--out", str(tmp_path / "m.n2v.safetensors"), *FAST]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "not a zarr" in err
 

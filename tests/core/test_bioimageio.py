@@ -186,10 +186,8 @@ def test_bioimageio_core_test_model_passes(exported):
     assert summary.status == "passed", summary.format()
 
 
-def test_export_needs_a_sample_and_refuses_to_overwrite(exported, tmp_path):
-    model = exported["2d"][0]
-    with pytest.raises(N2VError, match="sample image"):
-        export_bioimageio(model, tmp_path / "a.zip", name="a name", description="d", authors="A B")
+def test_export_refuses_other_suffixes_no_author_and_to_overwrite(exported, tmp_path):
+    model = exported["2d"][0]  # (needing no sample: tests/core/test_export_sample.py)
     with pytest.raises(N2VError, match=r"\.zip"):
         export_bioimageio(model, tmp_path / "a.n2v", name="a name", description="d", authors="A B")
     with pytest.raises(N2VError, match="author"):

@@ -64,15 +64,20 @@ def _train_args(t: argparse.ArgumentParser) -> None:
     t.add_argument(
         "image",
         nargs="+",
-        help="TIFF files, zarr arrays or OME-Zarr images, folders of them or globs (same axes); "
-        "several (or one over 2 GB) are read patch by patch from disk, never all in memory",
+        help="TIFF, PNG or JPEG files, zarr arrays or OME-Zarr images, folders of them or globs "
+        "(same axes); several (or one over 2 GB) are read patch by patch from disk, never all in "
+        "memory",
     )
     t.add_argument(
         "--axes",
         help="axes of the image, e.g. YX, ZYX, TYX, YXC (default: from the file; a plain TIFF "
         "that does not say is read as SYX, a series of 2D images)",
     )
-    t.add_argument("--out", required=True, help="model file to write (.n2v.safetensors)")
+    t.add_argument(
+        "--out",
+        required=True,
+        help="model file to write: NAME.n2v.safetensors (added to a name without a suffix)",
+    )
     t.add_argument("--steps", type=int, help=f"optimiser steps (default: {d.steps})")
     t.add_argument(
         "--patch",
@@ -123,6 +128,12 @@ def _train_args(t: argparse.ArgumentParser) -> None:
         "fp32), fp32, bf16 or fp16 (default: auto)",
     )
     t.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    t.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar or progress lines (notes, failures and the summary are still printed); "
+        "without it: a bar on a terminal, a plain line every few seconds in a log",
+    )
 
 
 def _predict_args(q: argparse.ArgumentParser) -> None:
@@ -136,7 +147,9 @@ def _predict_args(q: argparse.ArgumentParser) -> None:
         "package (.zip, or a folder with rdf.yaml)",
     )
     q.add_argument(
-        "image", nargs="+", help="TIFF files, zarr arrays or OME-Zarr images, folders or globs"
+        "image",
+        nargs="+",
+        help="TIFF, PNG or JPEG files, zarr arrays or OME-Zarr images, folders or globs",
     )
     q.add_argument("--out", help="output .tif/.tiff, or .zarr to stream large data (one input)")
     q.add_argument(
@@ -189,6 +202,12 @@ def _predict_args(q: argparse.ArgumentParser) -> None:
     )
     q.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     q.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar or progress lines (notes, failures and the summary are still printed); "
+        "without it: a bar on a terminal, a plain line every few seconds in a log",
+    )
+    q.add_argument(
         "--trust",
         action="store_true",
         help="allow a zoo package's TorchScript weights (TorchScript is code: only for packages "
@@ -199,14 +218,19 @@ def _predict_args(q: argparse.ArgumentParser) -> None:
 def _export_args(e: argparse.ArgumentParser) -> None:
     e.add_argument("model", help="a model file saved by napari-n2v train (or a zoo package)")
     e.add_argument("out", help="the BioImage Model Zoo package to write (.zip)")
-    e.add_argument("--name", required=True, help="the model's name in the zoo (5+ characters)")
+    e.add_argument(
+        "--name",
+        required=True,
+        help="the model's name in the zoo; other characters than letters, digits, spaces and "
+        "_ + - ( ) become spaces (a note says so)",
+    )
     e.add_argument("--authors", required=True, help='authors, e.g. "First Last; Other Name"')
     e.add_argument("--description", default="", help="one or two sentences about the model")
     e.add_argument(
         "--sample",
-        required=True,
-        help="an image like the training data (TIFF or zarr): a crop becomes the package's test "
-        "input, test output and cover",
+        help="an image like the training data (TIFF, zarr, PNG): a crop becomes the package's test "
+        "input, test output and cover (default: the crop of the training data kept in the model "
+        "file; a synthetic image for a file from an older napari-n2v)",
     )
     e.add_argument("--axes", help="axes of the sample (default: from the file, else the model's)")
     e.add_argument("--license", default="CC-BY-4.0", help="SPDX licence id (default: CC-BY-4.0)")

@@ -18,24 +18,6 @@ from napari_n2v.core.io.image_io import (
 )
 
 
-class TileBar:
-    """A tqdm bar over tiles, created at the first tile (so an error before it prints no empty bar)."""
-
-    def __init__(self) -> None:
-        self.bar: Any = None
-
-    def update(self, ev: Any) -> None:
-        if self.bar is None:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=ev.total, unit="tile", dynamic_ncols=True)
-        self.bar.update(ev.done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def predict_config(args: argparse.Namespace) -> Any:
     """The PredictConfig that predict's flags describe (one file or many)."""
     from napari_n2v.core.config import PredictConfig
@@ -77,9 +59,10 @@ def run_batch(args: argparse.Namespace) -> int:
     """Many files (or a cluster): one line per failure, a summary, exit 0 / 1 (some failed)."""
     from napari_n2v.batch.jobs import Job, plan_jobs
     from napari_n2v.batch.run import open_client, predict_files
+    from napari_n2v.cli.progress import BatchProgress
     from napari_n2v.core.io.file_list import expand_inputs
     from napari_n2v.core.model.model_io import load_model
-    from napari_n2v.core.progress import drain
+    from napari_n2v.core.progress import drain, progress_mode
 
     if args.out_dir:
         jobs = plan_jobs(args.image, args.out_dir)
@@ -100,7 +83,7 @@ def run_batch(args: argparse.Namespace) -> int:
     if args.cluster or args.scheduler:
         client, close = open_client(args.cluster, args.scheduler)
         print(f"dask cluster: {client.dashboard_link or client.scheduler.address}", file=sys.stderr)
-    bar = BatchBar(len(jobs))
+    bar = BatchProgress(len(jobs), progress_mode(args.quiet))
     try:
         gen = predict_files(
             model,
@@ -125,50 +108,13 @@ def run_batch(args: argparse.Namespace) -> int:
     return summary.exit_code
 
 
-class BatchBar:
-    """Two tqdm bars: files, and the tiles (blocks) of the file in progress; failures printed above."""
-
-    def __init__(self, n_files: int) -> None:
-        from tqdm.auto import tqdm
-
-        self.files = tqdm(total=n_files, unit="file", dynamic_ncols=True, position=0)
-        self.tiles: Any = None
-
-    def update(self, ev: Any) -> None:
-        from napari_n2v.batch.jobs import FileEvent
-
-        if not isinstance(ev, FileEvent):
-            if self.tiles is None:
-                from tqdm.auto import tqdm
-
-                self.tiles = tqdm(unit="tile", dynamic_ncols=True, position=1, leave=False)
-            if self.tiles.total != ev.total:
-                self.tiles.reset(total=ev.total)
-            self.tiles.update(ev.done - self.tiles.n)
-            return
-        if ev.status == "started":
-            self.files.set_postfix_str(ev.job.src.name, refresh=True)
-            return
-        self.files.update(1)
-        if ev.status == "failed":
-            self.files.write(f"failed: {ev.job.src}: {ev.message}", file=sys.stderr)
-        elif ev.status == "skipped":
-            self.files.write(
-                f"skipped: {ev.job.out} exists (--overwrite replaces it)", file=sys.stderr
-            )
-
-    def close(self) -> None:
-        if self.tiles is not None:
-            self.tiles.close()
-        self.files.close()
-
-
 def _run_one(args: argparse.Namespace) -> int:
+    from napari_n2v.cli.progress import TileProgress
     from napari_n2v.core.io.lazy_io import create_zarr_like
     from napari_n2v.core.layout import Layout
     from napari_n2v.core.model.model_io import load_model
     from napari_n2v.core.predict.prediction import predict_iter
-    from napari_n2v.core.progress import drain
+    from napari_n2v.core.progress import drain, progress_mode
 
     out = check_output_suffix(args.out)
     check_out(out, args.overwrite)
@@ -184,7 +130,7 @@ def _run_one(args: argparse.Namespace) -> int:
         n_sp = 3 if model.is_3d else 2
         target = create_zarr_like(out, image.data.shape, n_spatial=n_sp, overwrite=args.overwrite)
         tag_zarr(target, image.axes, image.scale, image.unit)
-    bar = TileBar()
+    bar = TileProgress(progress_mode(args.quiet))
     try:
         result = drain(predict_iter(model, image.data, image.axes, cfg, out=target), bar.update)
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -103,11 +104,14 @@ def run_train(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace, device: str) -> int:
     from napari_n2v.core.config import MAX_STEPS, TrainConfig
+    from napari_n2v.core.model.model_file import model_path
     from napari_n2v.core.model.model_io import load_model
     from napari_n2v.core.progress import drain
     from napari_n2v.core.train.trainer import Trainer
 
-    out = Path(args.out)
+    out = model_path(args.out)  # refuses another suffix (m.pt would claim a pickle)
+    if out != Path(args.out) and os.environ.get("RANK", "0") == "0":
+        print(f"note: writing {out} (model files end in .n2v.safetensors)", file=sys.stderr)
     check_out(out, args.overwrite)
     base = load_model(args.continue_from, device=device) if args.continue_from else None
     images, data = _read_inputs(args, base)
@@ -146,7 +150,7 @@ def _train(args: argparse.Namespace, device: str) -> int:
     if len(images) > 1 and ranks.is_main:
         print(f"training on {len(images)} images, read patch by patch from disk", file=sys.stderr)
     grace = 3.0 if ranks.active else 0.0
-    with stop_on_sigint(trainer, grace) as state, _bar(cfg, ranks.is_main) as bar:
+    with stop_on_sigint(trainer, grace) as state, _bar(cfg, ranks.is_main, args.quiet) as bar:
         try:
             model = drain(trainer.run(), bar.update if bar else None)
         except N2VError as err:
@@ -178,12 +182,13 @@ def _train(args: argparse.Namespace, device: str) -> int:
 
 
 @contextmanager
-def _bar(cfg: Any, show: bool) -> Iterator[Any]:
-    """The progress bar on rank 0 (or in a single process); nothing on the other ranks."""
+def _bar(cfg: Any, show: bool, quiet: bool) -> Iterator[Any]:
+    """The progress display on rank 0 (or in a single process): a bar on a terminal, plain lines in a
+    log, none with --quiet (info lines are still shown); nothing on the other ranks."""
     if not show:
         yield None
         return
-    from napari_n2v.core.progress import TrainProgress
+    from napari_n2v.core.progress import TrainProgress, progress_mode
 
-    with TrainProgress(cfg.steps, cfg.time_limit_s) as bar:
+    with TrainProgress(cfg.steps, cfg.time_limit_s, mode=progress_mode(quiet)) as bar:
         yield bar

@@ -1,8 +1,8 @@
 """Many image files from a few words: expand files, folders and globs; name each one's output.
 
 Used by ``napari-n2v train|predict INPUT...``, by :mod:`napari_n2v.batch.jobs` and by the widgets' Files mode,
-so "a folder" means the same thing everywhere: its TIFF files and zarr arrays, sorted by name, not
-recursive.
+so "a folder" means the same thing everywhere: its TIFF, PNG and JPEG files and zarr arrays, sorted by
+name, not recursive.
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ from pathlib import Path
 from napari_n2v.core.errors import N2VError
 
 #: File kinds an input folder or glob contributes (a zarr folder is one image).
-IMAGE_SUFFIXES = (".tif", ".tiff", ".zarr")
+IMAGE_SUFFIXES = (".tif", ".tiff", ".zarr", ".png", ".jpg", ".jpeg")
+#: Suffixes an output keeps; other inputs (PNG, JPEG: 8/16-bit only) give a float32 TIFF.
+_KEPT = (".tif", ".tiff")
+_KINDS = ".tif, .tiff, .png, .jpg or .zarr"
 _ZARR_MARKERS = (".zarray", ".zgroup", "zarr.json")
 #: Double suffixes kept together when naming an output (``a.ome.tif`` -> ``a_n2v.ome.tif``).
 _DOUBLE = (".ome.tif", ".ome.tiff")
@@ -49,13 +52,13 @@ def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
             hits = sorted(p for p in path.iterdir() if _is_image(p))
             if not hits:
                 raise N2VError(
-                    f"the folder {path} is not a zarr array and holds no images (.tif, .tiff or "
-                    ".zarr): give a zarr array, a folder of images, or the files themselves."
+                    f"the folder {path} is not a zarr array and holds no images ({_KINDS}): give "
+                    "a zarr array, a folder of images, or the files themselves."
                 )
         elif glob.has_magic(text):
             hits = sorted(p for p in map(Path, glob.glob(text)) if _is_image(p))
             if not hits:
-                raise N2VError(f"the pattern {text!r} matches no image (.tif, .tiff or .zarr).")
+                raise N2VError(f"the pattern {text!r} matches no image ({_KINDS}).")
         else:
             raise N2VError(f"no such file or folder: {path}")
         found.extend(hits)
@@ -68,7 +71,8 @@ def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
 
 def output_name(path: Path, tag: str = "_n2v") -> str:
     """``cells.tif`` -> ``cells_n2v.tif``; ``a.ome.tif`` -> ``a_n2v.ome.tif``; ``b.ome.zarr`` ->
-    ``b_n2v.zarr`` (zarr outputs are plain arrays with axes attributes, not OME-Zarr groups)."""
+    ``b_n2v.zarr`` (zarr outputs are plain arrays with axes attributes, not OME-Zarr groups);
+    ``c.png`` -> ``c_n2v.tif`` (the result is float32, which PNG and JPEG cannot hold)."""
     name = path.name.rstrip("/")
     low = name.lower()
     if is_zarr(path):
@@ -80,7 +84,7 @@ def output_name(path: Path, tag: str = "_n2v") -> str:
         if low.endswith(double):
             return f"{name[: -len(double)]}{tag}{name[-len(double) :]}"
     p = Path(name)
-    suffix = p.suffix if p.suffix.lower() in IMAGE_SUFFIXES else ".tif"
+    suffix = p.suffix if p.suffix.lower() in _KEPT else ".tif"
     return f"{p.stem}{tag}{suffix}"
 
 

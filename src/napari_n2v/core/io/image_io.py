@@ -1,4 +1,5 @@
-"""Image files in one place: read a TIFF, a zarr array or an OME-Zarr with its axes; write by suffix.
+"""Image files in one place: read a TIFF, a PNG or JPEG, a zarr array or an OME-Zarr with its axes; write
+by suffix (a TIFF whose axes ImageJ knows, such as TZCYX, as an ImageJ hyperstack with its spacing).
 
 The CLI, batch prediction and the widgets' file mode all go through here, so a file is read (and its axes
 guessed) one way everywhere. Axes come from, in this order: what the user gave, what the file says, the
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from napari_n2v.core.errors import N2VError
+from napari_n2v.core.io.pictures import PICTURE_SUFFIXES, read_picture
 from napari_n2v.core.layout import guess_axes
 
 #: tifffile's axis letters -> ours ('S' there is colour samples; 'Q'/'I' are unnamed sequences).
@@ -88,7 +90,7 @@ def read_image(
     model_3d: bool = False,
     lazy: bool = False,
 ) -> ImageFile:
-    """Open ``path`` (TIFF into memory; zarr / OME-Zarr lazily) and settle its axes.
+    """Open ``path`` (TIFF, PNG, JPEG into memory; zarr / OME-Zarr lazily) and settle its axes.
 
     Parameters
     ----------
@@ -106,6 +108,9 @@ def read_image(
         raise N2VError(f"no such file or folder: {path}")
     if path.is_dir() or path.suffix == ".zarr":
         image = _read_zarr(path)
+    elif path.suffix.lower() in PICTURE_SUFFIXES:
+        data, file_axes = read_picture(path)
+        image = ImageFile(path, data, file_axes, "")
     elif path.suffix.lower() in TIFF_SUFFIXES or path.suffix.lower() == ".btf":
         image = _read_tiff(path, lazy=lazy)
     else:
@@ -127,7 +132,8 @@ def _read_tiff(path: Path, unknown_suffix: bool = False, lazy: bool = False) -> 
     except (tifffile.TiffFileError, OSError, ValueError, IndexError) as err:
         what = f"{path.suffix} files are not read" if unknown_suffix else f"{err}"
         raise N2VError(
-            f"cannot read {path} as a TIFF ({what}): give a .tif/.tiff file or a .zarr array."
+            f"cannot read {path} as a TIFF ({what}): give a TIFF, PNG or JPEG file, or a .zarr "
+            "array."
         ) from err
     said = "" if set(file_axes) & _UNNAMED else "".join(_FROM_TIFF.get(a, "?") for a in file_axes)
     if "?" in said or len(set(said)) != len(said):
@@ -242,16 +248,33 @@ def write_image(
     import tifffile
 
     scale = scale or {}
+    res = None
+    if "X" in scale and "Y" in scale and scale["X"] > 0 and scale["Y"] > 0:
+        res = (1.0 / scale["X"], 1.0 / scale["Y"])
+    if _imagej_fits(axes, data):  # Fiji opens it as a hyperstack, with its Z spacing and unit
+        ij: dict[str, Any] = {"axes": axes}
+        if scale.get("Z"):
+            ij["spacing"] = float(scale["Z"])
+        if unit:
+            ij["unit"] = unit
+        tifffile.imwrite(path, data, imagej=True, metadata=ij, resolution=res)
+        return path
     meta: dict[str, Any] = {"axes": axes.replace("S", "Q")}
     if scale:
         meta["scale"] = scale
     if unit:
         meta["unit"] = unit
-    res = None
-    if "X" in scale and "Y" in scale and scale["X"] > 0 and scale["Y"] > 0:
-        res = (1.0 / scale["X"], 1.0 / scale["Y"])
     tifffile.imwrite(path, data, metadata=meta, resolution=res)
     return path
+
+
+def _imagej_fits(axes: str, data: np.ndarray) -> bool:
+    """ImageJ hyperstacks hold axes in the order T, Z, C, Y, X (each optional but Y, X), uint8, uint16
+    or float32 pixels, and (without BigTIFF) less than 4 GB."""
+    it = iter("TZCYX")
+    in_order = all(a in it for a in axes) and axes.endswith("YX")
+    small = data.nbytes < 2**32 - 2**25
+    return in_order and small and data.dtype in (np.uint8, np.uint16, np.float32)
 
 
 def tag_zarr(arr: Any, axes: str, scale: dict[str, float] | None, unit: str | None) -> None:

@@ -1,4 +1,5 @@
-"""The napari-n2v model file: one safetensors file with the weights and JSON metadata (config,
+"""The napari-n2v model file: one safetensors file with the weights, a small crop of the training data
+(tensor ``sample``, its axes in the metadata; files from before it have none) and JSON metadata (config,
 normalisation, history, name, format version). Reading and writing only; no model class here.
 
 safetensors holds only raw tensors and a JSON header, so reading a model file can never execute code from
@@ -19,8 +20,34 @@ import torch
 from napari_n2v.core.errors import N2VError
 
 FORMAT = "napari-n2v"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: may hold the training crop (tensor "sample"); 1 is read too
 SUFFIX = ".n2v.safetensors"
+#: The tensor that holds the training crop (network weights always have a dot in their names).
+SAMPLE_KEY = "sample"
+#: Suffixes of other model formats: a napari-n2v file (safetensors) is never written under them.
+FOREIGN_SUFFIXES = (
+    *(".pt", ".pth", ".ckpt", ".h5", ".hdf5", ".keras", ".onnx", ".pb", ".zip"),
+    *(".pkl", ".pickle", ".npz", ".npy", ".bin", ".tar", ".joblib"),
+)
+
+
+def model_path(path: str | Path, *, strict: bool = True) -> Path:
+    """``path`` as a model file name. A name ending in ``.n2v.safetensors`` is kept and a name without a
+    suffix gets it; another suffix is refused, with the name to use instead: any (``strict``: the CLI)
+    or only another model format's, such as ``.pt``, which claims a pickle (the Python API)."""
+    path = Path(path)
+    if path.name.endswith(SUFFIX):
+        return path
+    suffix = path.suffix
+    if not suffix:
+        return path.with_name(path.name + SUFFIX)
+    if strict or suffix.lower() in FOREIGN_SUFFIXES:
+        better = path.with_name(path.name[: -len(suffix)] + SUFFIX)
+        raise N2VError(
+            f"{path.name}: a napari-n2v model file is a safetensors file and ends in {SUFFIX}, not "
+            f"{suffix}: use {better}."
+        )
+    return path
 
 
 def encode_meta(
@@ -30,9 +57,10 @@ def encode_meta(
     history: list[dict[str, Any]],
     name: str,
     steps_trained: int,
+    sample_axes: str = "",
 ) -> dict[str, str]:
     """The file's metadata (all strings, as safetensors wants)."""
-    return {
+    meta = {
         "format": FORMAT,
         "format_version": str(FORMAT_VERSION),
         "config": config_json,
@@ -42,6 +70,21 @@ def encode_meta(
         "name": name,
         "steps_trained": str(steps_trained),
     }
+    if sample_axes:
+        meta["sample_axes"] = sample_axes
+    return meta
+
+
+def split_sample(
+    meta: dict[str, Any], tensors: dict[str, torch.Tensor]
+) -> tuple[np.ndarray | None, str]:
+    """Take the training crop out of ``tensors`` (leaving the weights): ``(array, axes)``, or
+    ``(None, "")`` for a file without one."""
+    t = tensors.pop(SAMPLE_KEY, None)
+    axes = str(meta.get("sample_axes") or "")
+    if t is None or len(axes) != t.ndim:
+        return None, ""
+    return t.numpy(), axes
 
 
 def write_model_file(
@@ -51,10 +94,11 @@ def write_model_file(
     *,
     overwrite: bool = False,
 ) -> Path:
-    """Write atomically; refuses to replace an existing file unless ``overwrite``."""
+    """Write atomically; refuses to replace an existing file unless ``overwrite``, and a name with another
+    model format's suffix (see :func:`model_path`)."""
     from safetensors.torch import save_file
 
-    path = Path(path)
+    path = model_path(path, strict=False)
     if path.exists() and not overwrite:
         raise N2VError(f"{path} already exists: choose another name, or allow overwriting.")
     if not path.parent.exists():
@@ -90,17 +134,35 @@ def _is_safetensors(head: bytes, size: int) -> bool:
 def _sniff(path: Path) -> str | None:
     """Name a foreign format from the first bytes, for a clearer error (None: looks like safetensors,
     or unknown, which the safetensors reader then refuses on its own)."""
+    not_ours = ", not a napari-n2v model file"
     with open(path, "rb") as f:
         head = f.read(16)
     if _is_safetensors(head, path.stat().st_size):
         return None
     if head[:1] == b"\x80" or head[:2] in (b"(d", b"(l", b"}q"):
-        return "a Python pickle"
+        return "a Python pickle" + not_ours
     if head[:4] == b"PK\x03\x04":
-        return "a zip archive (e.g. a torch.save / BioImage.IO file)"
+        return _zip_kind(path, not_ours)
     if head[:4] == b"\x89HDF":
-        return "an HDF5 file (e.g. a Keras/CSBDeep model)"
+        return "an HDF5 file (e.g. a Keras/CSBDeep model)" + not_ours
     return None
+
+
+def _zip_kind(path: Path, not_ours: str) -> str:
+    """What a zip that is not a zoo package (those are opened before this) is, in words."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return "a damaged zip archive" + not_ours
+    if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
+        return "a torch.save file (a zip around a Python pickle)" + not_ours
+    return (
+        "a zip archive without rdf.yaml or bioimageio.yaml: neither a BioImage Model Zoo package "
+        "nor a napari-n2v model file"
+    )
 
 
 def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
@@ -113,9 +175,15 @@ def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.T
         raise N2VError(f"no model file at {path}.")
     foreign = _sniff(path)
     if foreign:
+        why = (
+            "; it was not opened, because such files can run code when loaded"
+            if "pickle" in foreign
+            else ""
+        )
         raise N2VError(
-            f"{path.name} is {foreign}, not a napari-n2v model file; it was not opened, because such "
-            "files can run code when loaded. Use a .n2v.safetensors file saved by napari-n2v."
+            f"{path.name} is {foreign}{why}. Give a {SUFFIX} file saved by napari-n2v, or a "
+            "BioImage Model Zoo package (a .zip with rdf.yaml, e.g. from napari-n2v export or "
+            "CAREamics)."
         )
     try:
         with safe_open(str(path), framework="pt") as f:

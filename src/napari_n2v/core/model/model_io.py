@@ -14,7 +14,7 @@ from torch import nn
 from napari_n2v.core.config import TrainConfig
 from napari_n2v.core.device import resolve_device
 from napari_n2v.core.errors import N2VError
-from napari_n2v.core.model.model_file import read_model_file
+from napari_n2v.core.model.model_file import read_model_file, split_sample
 from napari_n2v.core.model.n2v_model import N2VModel
 from napari_n2v.core.model.unet import build_unet
 
@@ -35,6 +35,7 @@ def load_model(path: str | Path, device: str = "auto", *, trust: bool = False) -
         if is_zoo_package(path):
             return load_package(path, device=device, trust=trust)
     meta, tensors = read_model_file(path)
+    sample, sample_axes = split_sample(meta, tensors)
     try:
         config = TrainConfig.from_dict(json.loads(meta["config"]))
         mean = np.asarray(json.loads(meta["mean"]), dtype=np.float32)
@@ -58,6 +59,8 @@ def load_model(path: str | Path, device: str = "auto", *, trust: bool = False) -
         history=history,
         name=meta.get("name", path.stem),
         steps_trained=int(meta.get("steps_trained", 0)),
+        sample=sample,
+        sample_axes=sample_axes,
     )
 
 

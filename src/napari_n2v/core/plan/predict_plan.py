@@ -62,10 +62,14 @@ def plan_prediction(
     shape = tuple(shape)
     layout = Layout.create(resolve_axes(model, shape, axes), shape, model.is_3d)
     if layout.n_channels != model.n_channels:
+        fix = (  # with a C axis already, naming it again changes nothing
+            f"use a model trained on {layout.n_channels}-channel data like this"
+            if "C" in layout.axes
+            else "use a model trained on this kind of data, or give the channel axis as 'C'"
+        )
         raise N2VError(
             f"the model was trained on {model.n_channels} channel(s) but the image has "
-            f"{layout.n_channels} (axes {layout.axes!r}, shape {shape}): use a model trained on "
-            "this kind of data, or give the channel axis as 'C'."
+            f"{layout.n_channels} (axes {layout.axes!r}, shape {shape}): {fix}."
         )
     n_sp = len(layout.spatial_letters)
     letters = ", ".join(layout.spatial_letters)

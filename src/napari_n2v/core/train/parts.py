@@ -143,8 +143,15 @@ def finite_loss(loss_t: torch.Tensor, step: int, lr: float) -> float:
 
 def wrap_model(trainer: Any, net: torch.nn.Module, history: list[dict[str, Any]]) -> N2VModel:
     """``net`` as an :class:`N2VModel` of ``trainer``'s run: its config, normalisation, history, name
-    and steps (those of a continued model included)."""
+    and steps (those of a continued model included), and a small crop of the training data (read once
+    per run) that a zoo export uses as its test image."""
+    from napari_n2v.core.model.n2v_model import training_sample
+
     base = trainer._base
+    sample = getattr(trainer, "_sample", None)
+    if sample is None:
+        sample = trainer._sample = training_sample(trainer.data.data, trainer.config.n_spatial)
+    spatial = "ZYX" if trainer.config.n_spatial == 3 else "YX"
     return N2VModel(
         config=trainer.config,
         network=net,
@@ -153,4 +160,6 @@ def wrap_model(trainer: Any, net: torch.nn.Module, history: list[dict[str, Any]]
         history=list(history),
         name=trainer.name,
         steps_trained=(base.steps_trained if base else 0) + trainer._steps_done,
+        sample=sample,
+        sample_axes="C" + spatial,
     )

@@ -105,7 +105,8 @@ def _config(
 
     spatial = "ZYX" if n_dim == 3 else "YX"
     arch: dict[str, Any] = {"depth": depth, "n_filters": n_filters, "batch_norm": bn, "n2v2": n2v2}
-    extra: dict[str, Any] = {"source": "careamics"}
+    # its convolutions pad with zeros at the image border too when predicting (ours: replicate)
+    extra: dict[str, Any] = {"source": "careamics", "conv_padding": "zeros"}
     if n2v2:
         extra["pool_edge"] = "zero"
     base = TrainConfig(axes=("C" if n_ch > 1 else "") + spatial, extra=extra, **arch)

@@ -1,20 +1,12 @@
-"""The human-facing parts of a zoo package: the sample crop, the cover image, the README, the citations."""
+"""The human-facing parts of a zoo package: the cover image, the README, the citations."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from napari_n2v.core.errors import N2VError
-from napari_n2v.core.layout import Layout
 from napari_n2v.core.model.n2v_model import N2VModel
-
-#: Largest test tensor (spatial) written into a package: big enough to show the model, small enough
-#: to keep the package light and bioimageio.core's test quick.
-MAX_SAMPLE_2D = (256, 256)
-MAX_SAMPLE_3D = (32, 128, 128)
 
 CITATIONS = {
     "n2v": (
@@ -45,55 +37,6 @@ def citation_keys(model: N2VModel) -> list[str]:
     return keys
 
 
-def sample_block(model: N2VModel, sample: Any, sample_axes: str | None) -> np.ndarray:
-    """The sample as a float32 (C, *spatial) block: first S/T sample, centre crop to at most
-    ``MAX_SAMPLE_*``, each spatial size a multiple of ``2**depth``."""
-    if sample is None:
-        raise N2VError(
-            "a sample image is needed: the BioImage Model Zoo package carries a test input and "
-            "output made from your own data (e.g. a crop of the training image); give one."
-        )
-    # Index before converting: a dask / zarr layer is read only where the crop lies.
-    arr = sample if hasattr(sample, "shape") and hasattr(sample, "dtype") else np.asarray(sample)
-    axes = sample_axes or _guess_sample_axes(model, len(arr.shape))
-    layout = Layout.create(axes, arr.shape, model.is_3d)
-    if layout.n_channels != model.n_channels:
-        raise N2VError(
-            f"the sample has {layout.n_channels} channel(s) (axes {layout.axes!r}, shape "
-            f"{tuple(arr.shape)}) but the model was trained on {model.n_channels}: give a sample "
-            "like the training data."
-        )
-    m = 2**model.config.depth
-    limit = MAX_SAMPLE_3D if model.is_3d else MAX_SAMPLE_2D
-    crops = []
-    for n, cap in zip(layout.spatial_shape, limit, strict=True):
-        size = min(n, cap) // m * m
-        if size < m:
-            raise N2VError(
-                f"the sample (spatial shape {layout.spatial_shape}) is too small: each of "
-                f"{', '.join(layout.spatial_letters)} needs at least {m} pixels (2**depth)."
-            )
-        start = (n - size) // 2
-        crops.append(slice(start, start + size))
-    block = layout.to_block(np.asarray(arr[layout.index(0, crops)]))
-    block = np.ascontiguousarray(block, dtype=np.float32)  # (C, [Z,] Y, X)
-    if not np.isfinite(block).all():
-        raise N2VError("the sample contains NaN or infinite values: pick another crop.")
-    return block
-
-
-def _guess_sample_axes(model: N2VModel, ndim: int) -> str:
-    if ndim == len(model.axes):
-        return model.axes
-    bare = "".join(a for a in model.axes if a not in "ST")
-    if ndim == len(bare):
-        return bare
-    raise N2VError(
-        f"cannot tell the axes of a {ndim}-dimensional sample for a model with axes "
-        f"{model.axes!r}: give sample_axes."
-    )
-
-
 def _to_uint8(img: np.ndarray, lo: float, hi: float) -> np.ndarray:
     scaled = (img.astype(np.float32) - lo) / max(hi - lo, 1e-12)
     return (np.clip(scaled, 0, 1) * 255).astype(np.uint8)
@@ -116,8 +59,9 @@ def write_cover(noisy: np.ndarray, denoised: np.ndarray, path: Path) -> None:
     iio.imwrite(path, np.concatenate([_to_uint8(a, lo, hi), gap, _to_uint8(b, lo, hi)], axis=1))
 
 
-def readme(model: N2VModel, description: str) -> str:
-    """The package's README.md: what the model is, how it was trained, how to cite it."""
+def readme(model: N2VModel, description: str, note: str = "") -> str:
+    """The package's README.md: what the model is, how it was trained, how to cite it; ``note`` (if
+    any) says where the test image comes from."""
     c = model.config
     kind = "N2V2" if c.n2v2 else "Noise2Void"
     rows = {
@@ -137,6 +81,7 @@ def readme(model: N2VModel, description: str) -> str:
     }
     table = "\n".join(f"| {k} | {v} |" for k, v in rows.items())
     cites = "\n".join(f"- {CITATIONS[k][0]} doi:{CITATIONS[k][1]}" for k in citation_keys(model))
+    test_data = f"\n{note}\n" if note else ""
     return f"""# {model.name}
 
 {description}
@@ -168,7 +113,7 @@ with the lowest blind-spot loss on held-out patches of the training data (the hi
 `napari_n2v_model.json`). The package's test output is napari-n2v's own prediction of its test
 input; bioimageio.spec validated the package before it was written. Judge the result on your data
 by eye (the cover shows noisy | denoised) and, if you have one, against a clean reference.
-
+{test_data}
 ## Cite
 
 {cites}

@@ -25,7 +25,7 @@ from napari_n2v.core.config import PredictConfig
 from napari_n2v.core.errors import N2VError
 from napari_n2v.core.model.n2v_model import N2VModel
 from napari_n2v.core.zoo import arch as zoo_arch
-from napari_n2v.core.zoo.docs import CITATIONS, citation_keys, readme, sample_block, write_cover
+from napari_n2v.core.zoo.docs import CITATIONS, citation_keys, readme, write_cover
 from napari_n2v.core.zoo.rdf import (
     ARCH_FILE,
     JSON_FORMAT,
@@ -35,7 +35,9 @@ from napari_n2v.core.zoo.rdf import (
     describe,
     network_kwargs,
     spec_errors,
+    zoo_name,
 )
+from napari_n2v.core.zoo.sample import choose_sample
 
 
 def parse_authors(authors: str | Sequence[str]) -> list[str]:
@@ -79,9 +81,11 @@ def export_bioimageio(
 ) -> Path:
     """Write ``model`` as a BioImage Model Zoo package (a .zip) at ``path``; see the module doc.
 
-    ``sample`` is an image like the training data (axes ``sample_axes``, default the model's axes
-    or those without S/T); its first sample, centre-cropped, gives the test tensors and the cover.
-    ``cite`` adds ``{"text": ..., "doi": ...}`` entries to the N2V (N2V2, structN2V) citations.
+    ``name`` is made a valid zoo name (:func:`~napari_n2v.core.zoo.rdf.zoo_name`: e.g. a comma becomes
+    a space). ``sample`` is an image like the training data (axes ``sample_axes``, default the
+    model's axes or those without S/T); its first sample, centre-cropped, gives the test tensors and
+    the cover. Without one, the crop of the training data kept in the model file is used, and for
+    an older model file without it a synthetic image (the package's README says so). ``cite`` adds ``{"text": ..., "doi": ...}`` entries to the N2V (N2V2, structN2V) citations.
     Written atomically and validated with bioimageio.spec first; any failure raises one N2VError
     and leaves no file behind.
     """
@@ -92,20 +96,19 @@ def export_bioimageio(
         raise N2VError(f"{path} already exists: choose another name, or allow overwriting.")
     if not path.parent.is_dir():
         raise N2VError(f"the folder {path.parent} does not exist.")
-    if not name or len(name.strip()) < 5:
-        raise N2VError(f"give the model a name of at least 5 characters (got {name!r}).")
+    name = zoo_name(name)
     if not description or not description.strip():
         description = f"Noise2Void denoising model '{name}' trained with napari-n2v."
     author_list = parse_authors(authors)
     cites = _cite_entries(model, cite)
-    block = sample_block(model, sample, sample_axes)  # (C, [Z,] Y, X)
+    block, note = choose_sample(model, sample, sample_axes)  # (C, [Z,] Y, X)
     spec = _import_spec()
     with tempfile.TemporaryDirectory(prefix="n2v-bmz-") as tmp_dir:
         work = Path(tmp_dir)
         with spec_errors("the package files could not be made"):
             model = _on_cpu(model)
-            files = _write_files(model, block, work, description)
-        descr = describe(model, files, name.strip(), description, author_list, cites, license)
+            files = _write_files(model, block, work, description, note)
+        descr = describe(model, files, name, description, author_list, cites, license)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".n2v-bmz-", suffix=".zip")
         os.close(fd)
         try:
@@ -152,11 +155,13 @@ def _on_cpu(model: N2VModel) -> N2VModel:
         history=model.history,
         name=model.name,
         steps_trained=model.steps_trained,
+        sample=model.sample,
+        sample_axes=model.sample_axes,
     )
 
 
 def _write_files(
-    model: N2VModel, block: np.ndarray, work: Path, description: str
+    model: N2VModel, block: np.ndarray, work: Path, description: str, note: str
 ) -> dict[str, Any]:
     """Every file of the package, in ``work``; returns them by role."""
     axes = "C" + ("ZYX" if model.is_3d else "YX")
@@ -189,7 +194,7 @@ def _write_files(
     traced.save(str(f["torchscript"]))
     f["json"].write_text(json.dumps(model_json(model), indent=1))
     write_cover(block, out, f["cover"])
-    f["readme"].write_text(readme(model, description), encoding="utf-8")
+    f["readme"].write_text(readme(model, description, note), encoding="utf-8")
     return f
 
 

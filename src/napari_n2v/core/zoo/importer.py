@@ -30,6 +30,7 @@ from napari_n2v.core.model.n2v_model import N2VModel
 from napari_n2v.core.model.unet import build_unet
 from napari_n2v.core.zoo.package import Package
 from napari_n2v.core.zoo.rdf import JSON_FORMAT, MODEL_JSON
+from napari_n2v.core.zoo.sample import package_sample
 
 #: Fallback tile overlap for a TorchScript model whose rdf declares no halo.
 DEFAULT_FOREIGN_HALO = 32
@@ -97,6 +98,8 @@ def load_package(path: str | Path, device: str = "auto", trust: bool = False) ->
             model = _load_torchscript(pkg)
         else:
             raise N2VError(_unusable(pkg, weights))
+        if not isinstance(model, TorchScriptModel):  # its test input: export again without a sample
+            model.sample, model.sample_axes = package_sample(pkg, model)
     model.network.to(resolve_device(device)).eval()
     return model
 

@@ -44,6 +44,24 @@ def _find_rdf(names: list[str]) -> str | None:
     return tops[0] if len(tops) == 1 else None
 
 
+def _refusal(err: BaseException) -> str:
+    """Why weights-only loading refused a file, in our words (torch's own message advises loading it
+    with ``weights_only=False``, which could run the package's code)."""
+    import re
+
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(err))
+    if found:
+        return (
+            f"the weights hold a Python object ({found.group(1)}), not only tensors; loading it "
+            "could run code, so napari-n2v does not. Export the weights as a plain state dict "
+            "(torch.save(model.state_dict(), ...))."
+        )
+    return (
+        "the weights could not be read as a plain state dict of tensors (a corrupt file, or one "
+        f"that is not a torch state dict: {type(err).__name__}); get a fresh copy of the package."
+    )
+
+
 class Package:
     """A zoo package's rdf (as a dict) and its files by relative name."""
 
@@ -139,11 +157,7 @@ class Package:
         try:
             state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as err:
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise N2VError(
-                f"{self.label}: the weights are not a plain state dict of tensors (they hold other "
-                f"Python objects, or are corrupt), so they were not loaded: {first[:200]}"
-            ) from err
+            raise N2VError(f"{self.label}: {_refusal(err)}") from err
         if (
             isinstance(state, dict)
             and "state_dict" in state

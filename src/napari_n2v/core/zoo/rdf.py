@@ -9,6 +9,8 @@ tiling; the normalisation is ``fixed_zero_mean_unit_variance`` before and an exa
 from __future__ import annotations
 
 import contextlib
+import re
+import unicodedata
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -16,12 +18,32 @@ import torch
 
 from napari_n2v.core.errors import N2VError
 from napari_n2v.core.model.n2v_model import N2VModel
+from napari_n2v.core.predict.prediction import border_padding
 
 MODEL_JSON = "napari_n2v_model.json"
 ARCH_FILE = "n2v_unet.py"
 WEIGHTS_PT = "weights.pt"
 WEIGHTS_TS = "weights_torchscript.pt"
 JSON_FORMAT = "napari-n2v-bioimageio"
+#: What bioimageio.spec 0.5 allows in a model's name (besides its length, 5 to 128 characters).
+NAME_CHARS = "letters, digits, spaces and _ + - ( )"
+_BRACKETS = str.maketrans("[]{}", "()()")
+
+
+def zoo_name(text: str) -> str:
+    """``text`` as a valid zoo model name: accents dropped, brackets made round, every other
+    character outside :data:`NAME_CHARS` (``,`` ``.`` ``:`` ``/`` ...) a space, spaces collapsed, at
+    most 128 characters, and ``" N2V"`` added to a name shorter than 5.
+
+    ``"Confocal_FISH_1 (2D, 28 steps)"`` -> ``"Confocal_FISH_1 (2D 28 steps)"``."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    plain = re.sub(r"[^A-Za-z0-9_+\-() ]+", " ", plain.translate(_BRACKETS))
+    name = " ".join(plain.split())[:128].strip()
+    if not name:
+        raise N2VError(f"give the model a name ({NAME_CHARS}); got {text!r}.")
+    while len(name) < 5:
+        name += " N2V"
+    return name[:128]
 
 
 def network_kwargs(model: N2VModel) -> dict[str, Any]:
@@ -39,6 +61,9 @@ def network_kwargs(model: N2VModel) -> dict[str, Any]:
     edge = c.extra.get("pool_edge")
     if edge and edge != "replicate":
         kw["pool_edge"] = edge
+    pad = border_padding(model)  # as napari-n2v predicts: the package reproduces its test output
+    if pad != "zeros":
+        kw["padding_mode"] = pad
     return kw
 
 
