@@ -59,6 +59,15 @@ def write_cover(noisy: np.ndarray, denoised: np.ndarray, path: Path) -> None:
     iio.imwrite(path, np.concatenate([_to_uint8(a, lo, hi), gap, _to_uint8(b, lo, hi)], axis=1))
 
 
+def _blind_spot_words(spec: str) -> str:
+    """The blind spot the model was trained with, in words for the README."""
+    if spec == "pixel":
+        return "pixel (the masked pixel alone: for pixel-wise independent noise)"
+    if spec == "auto":
+        return "not recorded (a model file from before blind spots were recorded: one pixel)"
+    return f"{spec} (a box of pixels hidden around each masked pixel: for noise correlated over it)"
+
+
 def readme(model: N2VModel, description: str, note: str = "") -> str:
     """The package's README.md: what the model is, how it was trained, how to cite it; ``note`` (if
     any) says where the test image comes from."""
@@ -70,6 +79,7 @@ def readme(model: N2VModel, description: str, note: str = "") -> str:
         "masked pixels per patch": c.resolved_masked_pixels(),
         "masking strategy": c.resolved_strategy,
         "structN2V": f"along {c.struct_axis}, span {c.struct_span}" if c.struct_axis else "no",
+        "blind spot": _blind_spot_words(c.blind_spot),
         "steps trained": model.steps_trained,
         "batch size": c.batch_size or "device default",
         "learning rate": c.learning_rate,
@@ -88,9 +98,8 @@ def readme(model: N2VModel, description: str, note: str = "") -> str:
 
 A {"3D" if model.is_3d else "2D"} {kind} denoising model ({model.describe()}), trained and
 exported with [napari-n2v](https://pypi.org/project/napari-n2v/). Noise2Void is self-supervised:
-it was trained on the noisy data itself and removes pixel-wise independent noise; it does not
-remove structured noise (unless structN2V was used along the noise's direction) and does not
-sharpen blur. Use it on data like its training data (same microscope, same noise).
+it was trained on the noisy data itself and removes noise that is independent beyond its blind
+spot (see the table); it does not sharpen blur. Use it on data like its training data (same microscope, same noise).
 
 ## Use
 
