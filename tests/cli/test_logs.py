@@ -51,8 +51,10 @@ def test_a_log_has_lines_not_bars_and_greppable_failures(trained, tmp_path, caps
     err = capsys.readouterr().err
     assert "\r" not in err and "\x1b" not in err
     lines = err.splitlines()
-    assert lines[0].startswith("training on ") and lines[1].startswith("step 1/3 loss=")
-    assert lines[-2].startswith("step 3/3 loss=")  # the last state, before "done in"
+    assert lines[0].startswith("training on ") and lines[1].startswith("blind spot ")
+    assert lines[2].startswith("step 1/3 loss=")
+    assert lines[-3].startswith("step 3/3 loss=")  # the last state, then the verdict and "done in"
+    assert lines[-2].startswith("compared with classical filters: ")
     bad = tmp_path / "bad.tif"
     bad.write_bytes(b"not a tiff")
     argv = ["predict", str(model), str(image), str(bad), "--out-dir", str(tmp_path / "out")]

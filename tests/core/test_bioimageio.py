@@ -70,6 +70,7 @@ def test_package_validates_offline_and_describes_the_model(exported, kind):
     assert ("10.1109/ISBI45749.2020.9098336" in dois) == bool(model.config.struct_axis)
     readme = member(path, "README.md").decode()
     assert "Krull" in readme and "steps trained" in readme
+    assert f"| blind spot | {model.config.blind_spot}" in readme  # says what was used
     assert member(path, "cover.png")[:4] == b"\x89PNG"
     meta = json.loads(member(path, "napari_n2v_model.json"))
     assert meta["config"]["axes"] == model.config.axes

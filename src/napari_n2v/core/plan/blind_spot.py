@@ -60,8 +60,11 @@ def _from_noise(data: TrainData, config: TrainConfig) -> tuple[str, str]:
     axes = "SC" + "ZYX"[-config.n_spatial :]
     try:
         report = inspect_noise(sample.astype(np.float32, copy=False), axes)
-    except N2VError as err:
-        return "pixel", f"one pixel: the noise could not be analysed ({err})"
+    except N2VError:  # too small, constant...: nothing to measure, keep the classic blind spot
+        return "pixel", (
+            "one pixel: the training data is too small to measure its noise (choose one with "
+            "--blind-spot if the noise is correlated)"
+        )
     lag1 = {a: v[0] for a, v in report.acf.items()}
     said = ", ".join(f"{v:.2f} along {a}" for a, v in lag1.items())
     if report.verdict == "white":
