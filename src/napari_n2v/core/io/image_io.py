@@ -228,16 +228,30 @@ def write_image(
     *,
     scale: dict[str, float] | None = None,
     unit: str | None = None,
+    overwrite: bool = False,
+    into: str | Path | None = None,
 ) -> Path:
-    """Write ``data`` as the suffix says (TIFF with axes and pixel size; zarr with axes attributes)."""
+    """Write ``data`` as the suffix says (TIFF with axes and pixel size; zarr with axes attributes),
+    atomically (:func:`napari_n2v.core.io.atomic.atomic_write`): complete or not at all, an existing
+    file replaced only with ``overwrite``. ``into``: write there instead, as ``path``'s format, with
+    no checks (the caller holds ``path``'s atomic write and passes its temporary)."""
     path = check_output_suffix(path)
+    if into is None:
+        from napari_n2v.core.io.atomic import atomic_write
+
+        is_dir = path.suffix.lower() == ".zarr"
+        with atomic_write(path, overwrite=overwrite, is_dir=is_dir, size_hint=data.nbytes) as tmp:
+            return write_image(path, data, axes, scale=scale, unit=unit, into=tmp)
+    dest = Path(into)
     if path.suffix.lower() == ".zarr":
         from napari_n2v.core.io.lazy_io import create_zarr_like
+        from napari_n2v.core.io.store_marker import mark_complete
 
         n_sp = 3 if "Z" in axes else 2
-        arr = create_zarr_like(path, data.shape, dtype=data.dtype, n_spatial=n_sp, overwrite=True)
+        arr = create_zarr_like(dest, data.shape, dtype=data.dtype, n_spatial=n_sp, overwrite=True)
         arr[...] = data
         tag_zarr(arr, axes, scale, unit)
+        mark_complete(dest)
         return path
     import tifffile
 
@@ -250,7 +264,8 @@ def write_image(
     res = None
     if "X" in scale and "Y" in scale and scale["X"] > 0 and scale["Y"] > 0:
         res = (1.0 / scale["X"], 1.0 / scale["Y"])
-    tifffile.imwrite(path, data, metadata=meta, resolution=res)
+    ome = path.name.lower().endswith((".ome.tif", ".ome.tiff")) or None  # tifffile reads the name
+    tifffile.imwrite(dest, data, metadata=meta, resolution=res, ome=ome)
     return path
 
 
