@@ -41,8 +41,8 @@ class TrainProgress:
         if isinstance(ev, TrainEvent):
             if self.by_time:
                 self.bar.update(min(ev.elapsed_s, self.bar.total) - self.bar.n)
-            else:
-                self.bar.update(1)
+            else:  # by the step number: a resumed run starts where it was
+                self.bar.update(ev.step - self.bar.n)
             post = {"step": str(ev.step), "loss": f"{ev.train_loss:.4f}"}
             post["patch/s"] = f"{ev.patches_per_s:.0f}"
             if ev.best_val_loss is not None:
