@@ -57,6 +57,7 @@ def duration(text: str) -> float:
 
 
 def _train_args(t: argparse.ArgumentParser) -> None:
+    from napari_n2v.cli import resume
     from napari_n2v.core.config import DEFAULT_MASKED_FRACTION, PRECISIONS, TrainConfig
     from napari_n2v.core.plan.defaults import describe_train_defaults
 
@@ -97,7 +98,10 @@ def _train_args(t: argparse.ArgumentParser) -> None:
         "--struct-axis", choices=["X", "Y", "Z"], help="structN2V: mask a line along this axis"
     )
     t.add_argument("--val", help="separate validation image (same axes)")
-    t.add_argument("--continue-from", help="a model file to continue training (fine-tune)")
+    t.add_argument(
+        "--continue-from",
+        help="a model file to continue training (fine-tune), or a checkpoint to resume from",
+    )
     t.add_argument("--seed", type=int, help="random seed, for repeatable runs (default: random)")
     t.add_argument(
         "--time",
@@ -116,6 +120,7 @@ def _train_args(t: argparse.ArgumentParser) -> None:
         "fp32), fp32, bf16 or fp16 (default: auto)",
     )
     t.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    resume.add_args(t)
 
 
 def _predict_args(q: argparse.ArgumentParser) -> None:
@@ -260,6 +265,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = args.func(args) or 0
     except N2VError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a full disk, a read-only folder... met outside the output writers
+        from napari_n2v.core.io.atomic import USER_ERRNOS, describe_os_error
+
+        if err.errno not in USER_ERRNOS:
+            raise
+        print(f"error: {describe_os_error(err, err.filename or 'a file')}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
