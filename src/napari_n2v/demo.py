@@ -24,26 +24,35 @@ def _to_u8(img: np.ndarray, lo: float, hi: float) -> np.ndarray:
 
 
 def save_side_by_side(
-    path: Path, noisy: np.ndarray, denoised: np.ndarray, clean: np.ndarray
+    path: Path,
+    noisy: np.ndarray,
+    denoised: np.ndarray,
+    clean: np.ndarray,
+    *,
+    overwrite: bool = False,
 ) -> None:
-    """noisy | denoised | clean, same contrast (clean's 0.5–99.5 percentiles), 4-px white gaps."""
+    """noisy | denoised | clean, same contrast (clean's 0.5–99.5 percentiles), 4-px white gaps;
+    written atomically."""
     from PIL import Image
+
+    from napari_n2v.core.io.atomic import atomic_write
 
     lo, hi = np.percentile(clean, (0.5, 99.5))
     gap = np.full((noisy.shape[0], 4), 255, np.uint8)
     row = np.concatenate(
         [_to_u8(noisy, lo, hi), gap, _to_u8(denoised, lo, hi), gap, _to_u8(clean, lo, hi)], 1
     )
-    Image.fromarray(row).save(path)
+    with atomic_write(path, overwrite=overwrite) as tmp:
+        Image.fromarray(row).save(tmp, format="PNG")
 
 
 def run_one(
     kind: str, out: Path, steps: int | None, device: str, overwrite: bool
 ) -> dict[str, float]:
-    import tifffile
-
     from napari_n2v._sample_data import load_sample
     from napari_n2v.core.config import MAX_STEPS, TrainConfig
+    from napari_n2v.core.io.atomic import check_writable
+    from napari_n2v.core.io.image_io import write_image
     from napari_n2v.core.predict.prediction import predict
     from napari_n2v.core.progress import drain
     from napari_n2v.core.train.trainer import InfoEvent, Trainer, TrainEvent
@@ -54,6 +63,7 @@ def run_one(
     for f in files.values():
         if f.exists() and not overwrite:
             raise N2VError(f"{f} already exists: use another --out folder, or add --overwrite.")
+        check_writable(f, overwrite=overwrite)  # before training: the folder, a run writing it
     budget = None if steps else BUDGET_S[kind]  # a wall-clock budget unless steps are given
     common: dict[str, Any] = dict(
         axes=axes,
@@ -89,10 +99,12 @@ def run_one(
     t1 = time.perf_counter()
     den = predict(model, noisy, axes)
     t_pred = time.perf_counter() - t1
-    tifffile.imwrite(files["noisy.tif"], noisy, metadata={"axes": axes})
-    tifffile.imwrite(files["n2v.tif"], den, metadata={"axes": axes})
+    write_image(files["noisy.tif"], noisy, axes, overwrite=overwrite)
+    write_image(files["n2v.tif"], den, axes, overwrite=overwrite)
     mid = (lambda a: a[a.shape[0] // 2]) if kind == "3d" else (lambda a: a)
-    save_side_by_side(files["side_by_side.png"], mid(noisy), mid(den), mid(clean))
+    save_side_by_side(
+        files["side_by_side.png"], mid(noisy), mid(den), mid(clean), overwrite=overwrite
+    )
     res = {
         "psnr_noisy": psnr(noisy, clean),
         "psnr_n2v": psnr(den, clean),
@@ -115,6 +127,9 @@ def run_demo(
     device: str = "auto",
     overwrite: bool = False,
 ) -> dict[str, dict[str, float]]:
+    from napari_n2v.core.io.outputs import check_folder
+
+    check_folder(out)  # a file in the way, a read-only folder: said before any training
     out.mkdir(parents=True, exist_ok=True)
     kinds = ["2d", "3d"] if kind == "both" else [kind]
     return {k: run_one(k, out, steps, device, overwrite) for k in kinds}

@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from napari_n2v.batch.jobs import BatchSummary, FileEvent, Job, TileEvent, one_line, remove_output
+from napari_n2v.batch.jobs import REDO, BatchSummary, FileEvent, Job, TileEvent, one_line
 from napari_n2v.core.axes import per_axis
 from napari_n2v.core.errors import N2VError
 from napari_n2v.core.io.file_list import is_zarr
+from napari_n2v.core.io.outputs import HeldOutput, output_state
 
 if TYPE_CHECKING:  # pragma: no cover
     from napari_n2v.core.config import PredictConfig
@@ -70,12 +71,19 @@ def _worker_model(data: bytes, device: str) -> N2VModel:
     return _MODELS[key]
 
 
-def file_task(data: bytes, src: str, out: str, axes: str | None, config: PredictConfig) -> str:
+def file_task(
+    data: bytes,
+    src: str,
+    out: str,
+    axes: str | None,
+    config: PredictConfig,
+    overwrite: bool = False,
+) -> str:
     """One whole file on a worker (as :func:`napari_n2v.batch.jobs.predict_file_iter` does locally)."""
     from napari_n2v.batch.jobs import predict_file_iter
 
     model = _worker_model(data, config.device)
-    for _ in predict_file_iter(model, Job(Path(src), Path(out)), axes, config):
+    for _ in predict_file_iter(model, Job(Path(src), Path(out)), axes, config, overwrite):
         pass
     return out
 
@@ -153,10 +161,11 @@ def _submit_blocks(
     config: PredictConfig,
     block: Sequence[int] | None,
     tag: str,
-) -> list[Any]:
-    """Create the output zarr (chunks = blocks) and submit one task per block."""
-    from napari_n2v.core.io.image_io import read_image, tag_zarr
-    from napari_n2v.core.io.lazy_io import create_zarr_like
+    overwrite: bool,
+) -> tuple[list[Any], HeldOutput]:
+    """Create the output zarr (chunks = blocks) beside its target, held open until every block is
+    written (see :class:`napari_n2v.core.io.outputs.HeldOutput`), and submit one task per block."""
+    from napari_n2v.core.io.image_io import read_image
 
     image = read_image(job.src, axes, model_axes=model.axes, model_3d=model.is_3d)
     n_sp = 3 if model.is_3d else 2
@@ -164,23 +173,28 @@ def _submit_blocks(
     halo = per_axis(config.overlap or model.halo, n_sp, "--overlap")
     blk = per_axis(block or (BLOCK_3D if model.is_3d else BLOCK_2D), n_sp, "--block")
     chunks, plans = plan_blocks(image.data.shape, image.axes, model.is_3d, m, halo, blk)
-    target = create_zarr_like(job.out, image.data.shape, chunks=chunks, overwrite=True)
-    tag_zarr(target, image.axes, image.scale, image.unit)
-    return [
-        client.submit(
-            block_task,
-            fut,
-            str(job.src.resolve()),
-            str(job.out.resolve()),
-            image.axes,
-            r,
-            w,
-            config,
-            key=f"n2v-block-{tag}-{k}",
-            pure=False,
-        )
-        for k, (r, w) in enumerate(plans)
-    ]
+    kw = {"scale": image.scale, "unit": image.unit, "overwrite": overwrite, "chunks": chunks}
+    held = HeldOutput(job.out, image.data.shape, image.axes, **kw)
+    try:
+        futures = [
+            client.submit(
+                block_task,
+                fut,
+                str(job.src.resolve()),
+                str(held.sink.tmp.resolve()),
+                image.axes,
+                r,
+                w,
+                config,
+                key=f"n2v-block-{tag}-{k}",
+                pure=False,
+            )
+            for k, (r, w) in enumerate(plans)
+        ]
+    except BaseException:
+        held.abandon()
+        raise
+    return futures, held
 
 
 def _is_large_zarr(job: Job, block_bytes: int) -> bool:
@@ -219,17 +233,19 @@ def cluster_predict(
     summary, total, tag = BatchSummary(), len(jobs), uuid.uuid4().hex[:8]
     pending: dict[int, list[Any]] = {}
     started: dict[int, float] = {}
+    held: dict[int, HeldOutput] = {}  # block-written stores: completed here once every block is
     for i, job in enumerate(jobs):
-        if job.out.exists() and not overwrite:
+        state = output_state(job.out)
+        if state == "done" and not overwrite:
             summary.skipped.append(job)
             yield FileEvent(i, total, job, "skipped", "exists")
             continue
-        yield FileEvent(i, total, job, "started")
-        started[i] = time.perf_counter()
+        yield FileEvent(i, total, job, "started", REDO if state == "incomplete" else "")
+        started[i], replace = time.perf_counter(), overwrite or state == "incomplete"
         try:
             if _is_large_zarr(job, block_bytes):
-                pending[i] = _submit_blocks(
-                    client, fut, model, job, axes, config, block, f"{tag}-{i}"
+                pending[i], held[i] = _submit_blocks(
+                    client, fut, model, job, axes, config, block, f"{tag}-{i}", replace
                 )
             else:
                 pending[i] = [
@@ -240,6 +256,7 @@ def cluster_predict(
                         str(job.out.resolve()),
                         axes,
                         config,
+                        replace,
                         key=f"n2v-file-{tag}-{i}",
                         pure=False,
                     )
@@ -252,7 +269,8 @@ def cluster_predict(
         if cancel():
             for i, futs in pending.items():
                 client.cancel(futs)
-                remove_output(jobs[i].out)
+                if i in held:
+                    held.pop(i).abandon()
                 yield FileEvent(i, total, jobs[i], "cancelled")
             summary.cancelled = True
             break
@@ -263,8 +281,8 @@ def cluster_predict(
             if failed is not None:
                 client.cancel(futs)
                 msg = one_line(failed.exception()) if failed.status == "error" else "cancelled"
-                if is_zarr(job.out):
-                    remove_output(job.out)
+                if i in held:
+                    held.pop(i).abandon()
                 summary.failed.append((job, msg))
                 del pending[i]
                 yield FileEvent(i, total, job, "failed", msg, time.perf_counter() - started[i])
@@ -275,7 +293,14 @@ def cluster_predict(
                 yield TileEvent(i, n, len(futs))
             if n == len(futs):
                 client.cancel(futs)  # release the results (small) on the workers
-                summary.ok.append(job)
                 del pending[i]
+                try:
+                    if i in held:
+                        held.pop(i).complete()  # the completion marker, then into place
+                except Exception as err:  # e.g. the disk filled up meanwhile
+                    summary.failed.append((job, one_line(err)))
+                    yield FileEvent(i, total, job, "failed", one_line(err))
+                    continue
+                summary.ok.append(job)
                 yield FileEvent(i, total, job, "ok", seconds=time.perf_counter() - started[i])
     return summary

@@ -7,12 +7,12 @@ mode runs it in a worker. With ``client=`` (a ``distributed.Client``: :func:`ope
 tasks and a large zarr becomes blocks with a halo, written by the workers (:mod:`napari_n2v.batch.cluster`).
 
 A file that fails is reported (one line) and the others go on; an existing output is skipped unless
-``overwrite``; outputs are ``<stem>_n2v<suffix>`` with the input's axes and pixel size.
+``overwrite`` (a zarr store without its completion marker is redone); outputs are
+``<stem>_n2v<suffix>`` with the input's axes and pixel size, each written completely or not at all.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from napari_n2v.core.errors import N2VError
 from napari_n2v.core.io.file_list import expand_inputs, output_paths
+from napari_n2v.core.io.outputs import check_folder
 
 if TYPE_CHECKING:  # pragma: no cover
     from napari_n2v.core.config import PredictConfig
@@ -75,6 +76,10 @@ class BatchSummary:
         return ", ".join(parts) + (", cancelled" if self.cancelled else "")
 
 
+#: The ``started`` event's message for an output an interrupted run left incomplete (redone).
+REDO = "an interrupted run left it incomplete: predicting it again"
+
+
 def plan_jobs(inputs: Sequence[str | Path], out_dir: str | Path) -> list[Job]:
     """Expand files/folders/globs and name their outputs in ``out_dir`` (created if its parent exists)."""
     srcs = expand_inputs(inputs)
@@ -84,9 +89,10 @@ def plan_jobs(inputs: Sequence[str | Path], out_dir: str | Path) -> list[Job]:
             raise N2VError(
                 f"the folder {out_dir.parent} does not exist: give an existing --out-dir."
             )
-        out_dir.mkdir()
     elif not out_dir.is_dir():
         raise N2VError(f"--out-dir {out_dir} is a file, not a folder.")
+    check_folder(out_dir)  # writable: found before any work, not after the first file
+    out_dir.mkdir(exist_ok=True)
     outs = output_paths(srcs, out_dir)
     clash = [s for s, o in zip(srcs, outs, strict=True) if s.resolve() == o.resolve()]
     if clash:
@@ -120,12 +126,15 @@ def remove_output(path: Path) -> None:
 
 
 def predict_file_iter(
-    model: Denoiser, job: Job, axes: str | None, config: PredictConfig
+    model: Denoiser, job: Job, axes: str | None, config: PredictConfig, overwrite: bool = False
 ) -> Generator[tuple[int, int], None, None]:
-    """Denoise one file into ``job.out`` (zarr streamed tile by tile; TIFF written when complete);
-    yields (tiles done, total). Raises N2VError for anything the user can fix."""
-    from napari_n2v.core.io.image_io import axes_hint, read_image, tag_zarr, write_image
-    from napari_n2v.core.io.lazy_io import create_zarr_like
+    """Denoise one file into ``job.out``; yields (tiles done, total). The output is written beside
+    its target (zarr streamed tile by tile; TIFF at the end) and moved into place when complete
+    (:func:`napari_n2v.core.io.outputs.image_output`): an interrupted or failed file leaves nothing,
+    an existing one is replaced only with ``overwrite``. Raises N2VError for anything the user can
+    fix."""
+    from napari_n2v.core.io.image_io import axes_hint, read_image
+    from napari_n2v.core.io.outputs import image_output
     from napari_n2v.core.layout import Layout
     from napari_n2v.core.predict.prediction import predict_iter
 
@@ -134,23 +143,23 @@ def predict_file_iter(
         Layout.create(image.axes, image.data.shape, model.is_3d)
     except N2VError as err:
         raise N2VError(f"{err} {axes_hint(image)}") from err
-    target = None
-    if job.out.suffix == ".zarr":
-        n_sp = 3 if model.is_3d else 2
-        target = create_zarr_like(job.out, image.data.shape, n_spatial=n_sp, overwrite=True)
-        tag_zarr(target, image.axes, image.scale, image.unit)
-    gen = predict_iter(model, image.data, image.axes, config, out=target)
-    while True:
-        try:
-            ev = next(gen)
-        except StopIteration as stop:
-            result = stop.value
-            break
-        yield ev.done, ev.total
-    if target is None:  # write beside, then rename: a crash never leaves a half-written TIFF
-        part = job.out.with_name(f".{job.out.stem}.partial{job.out.suffix}")
-        try:
-            write_image(part, result, image.axes, scale=image.scale, unit=image.unit)
-            os.replace(part, job.out)
-        finally:
-            part.unlink(missing_ok=True)
+    n_sp = 3 if model.is_3d else 2
+    with image_output(
+        job.out,
+        image.data.shape,
+        image.axes,
+        scale=image.scale,
+        unit=image.unit,
+        overwrite=overwrite,
+        n_spatial=n_sp,
+    ) as sink:
+        gen = predict_iter(model, image.data, image.axes, config, out=sink.array)
+        while True:
+            try:
+                ev = next(gen)
+            except StopIteration as stop:
+                result = stop.value
+                break
+            yield ev.done, ev.total
+        if sink.array is None:
+            sink.write(result)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from napari_n2v.batch.cluster import cluster_predict
 from napari_n2v.batch.jobs import (
+    REDO,
     BatchSummary,
     FileEvent,
     Job,
@@ -20,10 +21,9 @@ from napari_n2v.batch.jobs import (
     as_cancel,
     one_line,
     predict_file_iter,
-    remove_output,
 )
 from napari_n2v.core.errors import N2VError
-from napari_n2v.core.io.file_list import is_zarr
+from napari_n2v.core.io.outputs import output_state
 
 if TYPE_CHECKING:  # pragma: no cover
     from napari_n2v.core.config import PredictConfig
@@ -50,10 +50,12 @@ def predict_files(
     config
         A PredictConfig (tiles, overlap, device, TTA); None: defaults.
     overwrite
-        Replace existing outputs (default: skip them, reported as ``skipped``).
+        Replace existing outputs (default: skip them, reported as ``skipped``). A zarr store without
+        its completion marker is not done: it is predicted again (the ``started`` event says so).
     cancel
-        Checked between tiles (or blocks): the current file's partial output is removed, and the
-        rest are not started; the summary says ``cancelled``.
+        Checked between tiles (or blocks): the current file's partial output is removed (an
+        existing output stays as it was), and the rest are not started; the summary says
+        ``cancelled``.
     client
         A ``distributed.Client``: run on its cluster (see :mod:`napari_n2v.batch.cluster`).
     block
@@ -85,28 +87,31 @@ def predict_files(
         if is_cancelled():
             summary.cancelled = True
             break
-        if job.out.exists() and not overwrite:
+        state = output_state(job.out)
+        if state == "done" and not overwrite:
             summary.skipped.append(job)
             yield FileEvent(i, total, job, "skipped", "exists")
             continue
-        yield FileEvent(i, total, job, "started")
+        redo = state == "incomplete"
+        yield FileEvent(i, total, job, "started", REDO if redo else "")
         t0 = time.perf_counter()
+        tiles = predict_file_iter(model, job, axes, config, overwrite=overwrite or redo)
         try:
-            for done, n in predict_file_iter(model, job, axes, config):
+            for done, n in tiles:
                 yield TileEvent(i, done, n)
                 if is_cancelled():
                     raise _Cancelled
         except _Cancelled:
-            remove_output(job.out)
+            tiles.close()  # its temporary output is removed
             summary.cancelled = True
             yield FileEvent(i, total, job, "cancelled", seconds=time.perf_counter() - t0)
             break
-        except Exception as err:  # one bad file must not stop the others
-            if is_zarr(job.out):
-                remove_output(job.out)
+        except Exception as err:  # one bad file must not stop the others (it left no output)
             summary.failed.append((job, one_line(err)))
             yield FileEvent(i, total, job, "failed", one_line(err), time.perf_counter() - t0)
             continue
+        finally:
+            tiles.close()  # abandoned mid-file (the consumer stopped): its temporary is removed
         summary.ok.append(job)
         yield FileEvent(i, total, job, "ok", seconds=time.perf_counter() - t0)
     return summary

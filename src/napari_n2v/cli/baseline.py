@@ -73,6 +73,7 @@ def run_baseline(args: argparse.Namespace) -> int:
     image = read_image(args.image, args.axes)
     result = baseline(image.data, image.axes, methods=methods, footprint=_footprint(args.footprint))
     print(table(result))
-    write_image(out, result.best.image, image.axes, scale=image.scale, unit=image.unit)
+    best = result.best.image
+    write_image(out, best, image.axes, scale=image.scale, unit=image.unit, overwrite=args.overwrite)
     print(f"wrote {out}: {result.best.label()}")
     return 0

@@ -57,6 +57,7 @@ def duration(text: str) -> float:
 
 
 def _train_args(t: argparse.ArgumentParser) -> None:
+    from napari_n2v.cli import resume
     from napari_n2v.core.config import DEFAULT_MASKED_FRACTION, PRECISIONS, TrainConfig
     from napari_n2v.core.plan.defaults import describe_train_defaults
 
@@ -109,7 +110,10 @@ def _train_args(t: argparse.ArgumentParser) -> None:
         "in (Z)YX order (default: auto; see `napari-n2v inspect`)",
     )
     t.add_argument("--val", help="separate validation image (same axes)")
-    t.add_argument("--continue-from", help="a model file to continue training (fine-tune)")
+    t.add_argument(
+        "--continue-from",
+        help="a model file to continue training (fine-tune), or a checkpoint to resume from",
+    )
     t.add_argument("--seed", type=int, help="random seed, for repeatable runs (default: random)")
     t.add_argument(
         "--time",
@@ -134,6 +138,7 @@ def _train_args(t: argparse.ArgumentParser) -> None:
         help="no progress bar or progress lines (notes, failures and the summary are still printed); "
         "without it: a bar on a terminal, a plain line every few seconds in a log",
     )
+    resume.add_args(t)
 
 
 def _predict_args(q: argparse.ArgumentParser) -> None:
@@ -309,6 +314,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = args.func(args) or 0
     except N2VError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a full disk, a read-only folder... met outside the output writers
+        from napari_n2v.core.io.atomic import USER_ERRNOS, describe_os_error
+
+        if err.errno not in USER_ERRNOS:
+            raise
+        print(f"error: {describe_os_error(err, err.filename or 'a file')}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

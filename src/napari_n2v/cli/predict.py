@@ -9,13 +9,7 @@ from typing import Any
 
 from napari_n2v.cli.common import check_out
 from napari_n2v.core.errors import N2VError
-from napari_n2v.core.io.image_io import (
-    axes_hint,
-    check_output_suffix,
-    read_image,
-    tag_zarr,
-    write_image,
-)
+from napari_n2v.core.io.image_io import axes_hint, check_output_suffix, read_image
 
 
 def predict_config(args: argparse.Namespace) -> Any:
@@ -110,7 +104,7 @@ def run_batch(args: argparse.Namespace) -> int:
 
 def _run_one(args: argparse.Namespace) -> int:
     from napari_n2v.cli.progress import TileProgress
-    from napari_n2v.core.io.lazy_io import create_zarr_like
+    from napari_n2v.core.io.outputs import image_output
     from napari_n2v.core.layout import Layout
     from napari_n2v.core.model.model_io import load_model
     from napari_n2v.core.predict.prediction import predict_iter
@@ -125,18 +119,18 @@ def _run_one(args: argparse.Namespace) -> int:
     except N2VError as err:
         raise N2VError(f"{err} {axes_hint(image)}") from err
     cfg = predict_config(args)
-    target = None
-    if out.suffix == ".zarr":
-        n_sp = 3 if model.is_3d else 2
-        target = create_zarr_like(out, image.data.shape, n_spatial=n_sp, overwrite=args.overwrite)
-        tag_zarr(target, image.axes, image.scale, image.unit)
     bar = TileProgress(progress_mode(args.quiet))
-    try:
-        result = drain(predict_iter(model, image.data, image.axes, cfg, out=target), bar.update)
+    out_kw: dict[str, Any] = {"scale": image.scale, "unit": image.unit, "overwrite": args.overwrite}
+    out_kw["n_spatial"] = 3 if model.is_3d else 2
+    try:  # written beside `out` (its lock held: a second run is refused), moved in when complete
+        with image_output(out, image.data.shape, image.axes, **out_kw) as sink:
+            result = drain(
+                predict_iter(model, image.data, image.axes, cfg, out=sink.array), bar.update
+            )
+            if sink.array is None:
+                sink.write(result)
     finally:
         bar.close()
-    if target is None:
-        write_image(out, result, image.axes, scale=image.scale, unit=image.unit)
     print(f"wrote {out}")
     if args.qc:
         from napari_n2v.cli.judge import quality_check

@@ -90,6 +90,8 @@ class BatchProgress:
             self.display.show(lambda b: self._tile_bar(b, ev), self._line)
             return
         if ev.status == "started":
+            if ev.message:  # e.g. an incomplete output from an interrupted run, redone
+                self.display.say(f"redo: {ev.job.out}: {ev.message}")
             self.current, self.tile_text = ev.job.src.name, ""
             if self.tiles is not None:  # a new file: its own count and elapsed time
                 self.tiles.reset()

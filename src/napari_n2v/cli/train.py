@@ -1,12 +1,11 @@
-"""``napari-n2v train``: read the image, train, save the best model; Ctrl-C stops like the Stop button."""
+"""``napari-n2v train``: read the image, train, save the best model; Ctrl-C, SIGTERM and SIGHUP stop
+like the Stop button (the best model so far is saved); the run checkpoints beside its output."""
 
 from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,44 +15,6 @@ from napari_n2v.cli.common import check_out
 from napari_n2v.cli.judge import say_verdict
 from napari_n2v.core.errors import N2VError
 from napari_n2v.core.io.image_io import ImageFile, axes_hint, read_image
-
-
-@contextmanager
-def stop_on_sigint(trainer: Any, grace_s: float = 0.0) -> Iterator[dict[str, bool]]:
-    """The first Ctrl-C asks the trainer to stop (it finishes the step, validates and returns the best
-    model); a second one aborts at once. Yields a dict whose ``"stopped"`` says whether it happened.
-
-    ``grace_s`` > 0 (under torchrun): a second Ctrl-C within that time is the same keypress forwarded
-    by torchrun and is ignored, and SIGTERM (torchrun's or SLURM's shutdown) also stops cleanly."""
-    state = {"stopped": False}
-    first = [0.0]
-
-    def handler(signum: int, frame: Any) -> None:
-        if state["stopped"]:
-            if time.monotonic() - first[0] < grace_s:
-                return
-            raise KeyboardInterrupt
-        state["stopped"] = True
-        first[0] = time.monotonic()
-        trainer.stop()
-        print(
-            "\nCtrl-C: stopping after this step and saving the best model so far "
-            "(Ctrl-C again to abort without saving)",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    signals = [signal.SIGINT] + ([signal.SIGTERM] if grace_s > 0 else [])
-    try:
-        previous = [signal.signal(sig, handler) for sig in signals]
-    except ValueError:  # not the main thread: leave Ctrl-C alone
-        yield state
-        return
-    try:
-        yield state
-    finally:
-        for sig, prev in zip(signals, previous, strict=True):
-            signal.signal(sig, prev)
 
 
 def _with_axes_hint(err: N2VError, image: ImageFile) -> N2VError:
@@ -103,17 +64,36 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace, device: str) -> int:
-    from napari_n2v.core.config import MAX_STEPS, TrainConfig
+    from contextlib import nullcontext
+
+    from napari_n2v.cli.resume import checkpointing
+    from napari_n2v.core.io.outputs import hold_for_run
     from napari_n2v.core.model.model_file import model_path
-    from napari_n2v.core.model.model_io import load_model
-    from napari_n2v.core.progress import drain
-    from napari_n2v.core.train.trainer import Trainer
+    from napari_n2v.core.train.distributed import Ranks
 
     out = model_path(args.out)  # refuses another suffix (m.pt would claim a pickle)
     if out != Path(args.out) and os.environ.get("RANK", "0") == "0":
         print(f"note: writing {out} (model files end in .n2v.safetensors)", file=sys.stderr)
-    check_out(out, args.overwrite)
-    base = load_model(args.continue_from, device=device) if args.continue_from else None
+    ckpt = checkpointing(args, out)  # loads the checkpoint a resumed run goes on from
+    resuming = ckpt is not None and ckpt.resume is not None
+    check_out(out, args.overwrite or resuming)  # a resumed run replaces its own earlier output
+    with hold_for_run(out) if Ranks().is_main else nullcontext():  # one run per output
+        return _train_into(args, device, out, ckpt)
+
+
+def _train_into(args: argparse.Namespace, device: str, out: Path, ckpt: Any) -> int:
+    from napari_n2v.cli.resume import after_save, check_space, resume_config
+    from napari_n2v.core.config import MAX_STEPS, TrainConfig
+    from napari_n2v.core.model.model_io import load_model
+    from napari_n2v.core.progress import drain
+    from napari_n2v.core.signals import stop_on_signals
+    from napari_n2v.core.train.trainer import Trainer
+
+    resume = ckpt.resume if ckpt is not None else None
+    replace = args.overwrite or resume is not None
+    base = None
+    if args.continue_from and resume is None:
+        base = load_model(args.continue_from, device=device)
     images, data = _read_inputs(args, base)
     image = images[0]
     val = None
@@ -134,51 +114,90 @@ def _train(args: argparse.Namespace, device: str) -> int:
     if args.time is not None and args.steps is None:  # a time budget alone: it ends the run
         given["steps"] = MAX_STEPS
     try:
-        cfg = TrainConfig(
-            axes=image.axes,
-            n2v2=args.n2v2,
-            device=device,
-            **{k: v for k, v in given.items() if v is not None},
-        )
+        if resume is not None:
+            cfg = resume_config(resume, image.axes, device, {**given, "n2v2": args.n2v2 or None})
+        else:
+            cfg = TrainConfig(
+                axes=image.axes,
+                n2v2=args.n2v2,
+                device=device,
+                **{k: v for k, v in given.items() if v is not None},
+            )
         names = [im.path.name for im in images]
         trainer = Trainer(
-            data, cfg, val_image=val, model=base, name=out.name.split(".")[0], image_names=names
+            data,
+            cfg,
+            val_image=val,
+            model=base,
+            name=out.name.split(".")[0],
+            image_names=names,
+            checkpoint=ckpt,
         )
     except N2VError as err:
         raise _with_axes_hint(err, image) from err
     ranks = trainer.ranks
+    if ranks.is_main:
+        check_space(out, trainer, ckpt, replace)
     if len(images) > 1 and ranks.is_main:
         print(f"training on {len(images)} images, read patch by patch from disk", file=sys.stderr)
     grace = 3.0 if ranks.active else 0.0
-    with stop_on_sigint(trainer, grace) as state, _bar(cfg, ranks.is_main, args.quiet) as bar:
+
+    def say(name: str) -> None:
+        if ranks.is_main:
+            print(
+                f"\n{name}: stopping after this step and saving the best model so far "
+                f"(the same again aborts without saving)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    with (
+        stop_on_signals(trainer.stop, grace_s=grace, announce=say) as state,
+        _bar(cfg, ranks.is_main, args.quiet) as bar,
+    ):
         try:
             model = drain(trainer.run(), bar.update if bar else None)
         except N2VError as err:
             best = trainer.best_model
             if best is not None:  # a failed run keeps its best model, as a stopped one does
                 if ranks.is_main:
-                    best.save(out, overwrite=args.overwrite)
+                    best.save(out, overwrite=replace)
                 raise N2VError(f"{err} Saved the best model so far to {out}.") from err
-            if state["stopped"]:
+            if state.signal:
                 print("stopped before the first step: no model was trained.", file=sys.stderr)
-                return 130
+                return state.exit_code
             raise
-    if ranks.is_main:  # rank 0 alone writes; the others wait until the file is there
-        model.save(out, overwrite=args.overwrite)
+        if ranks.is_main:  # rank 0 alone writes; the others wait until the file is there
+            _save(model, out, replace, ckpt)
+    if ranks.is_main:
+        after_save(ckpt, state.signal, lambda s: print(s, file=sys.stderr))
     ranks.barrier()
     if not ranks.is_main:
-        return 130 if state["stopped"] else 0
-    if state["stopped"]:
+        return state.exit_code
+    if state.signal:
         print(
-            f"stopped by Ctrl-C after {model.steps_trained} steps: saved the best model so far to "
-            f"{out} ({model.describe()})",
+            f"stopped by {state.signal} after {model.steps_trained} steps: saved the best model "
+            f"so far to {out} ({model.describe()})",
             file=sys.stderr,
         )
-        return 130
+        return state.exit_code
     print(f"saved {out} ({model.describe()})")
     if not isinstance(data, list):  # one image in memory: judge the model against a calibrated blur
         say_verdict(model, data, image.axes)
     return 0
+
+
+def _save(model: Any, out: Path, overwrite: bool, ckpt: Any) -> None:
+    """Write the model; when that fails (e.g. a full disk), say that the checkpoint keeps the run."""
+    try:
+        model.save(out, overwrite=overwrite)
+    except N2VError as err:
+        if ckpt is not None and ckpt.path.exists():
+            raise N2VError(
+                f"{err} (the run is kept in {ckpt.path}: once fixed, add --resume to the same "
+                "command to save it)"
+            ) from err
+        raise
 
 
 @contextmanager

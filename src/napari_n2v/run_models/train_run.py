@@ -24,6 +24,7 @@ from napari_n2v.run_models.registry import ModelRegistry, get_registry
 if TYPE_CHECKING:  # pragma: no cover
     from napari_n2v.core.config import TrainConfig
     from napari_n2v.core.model.n2v_model import N2VModel
+    from napari_n2v.core.train.checkpointing import Checkpointing
     from napari_n2v.core.train.trainer import Trainer
 
 
@@ -80,10 +81,12 @@ class TrainRun(JobRun):
         val_image: Any = None,
         resume: bool = False,
         image_names: list[str] | None = None,
+        checkpoint: Checkpointing | None = None,
     ) -> bool:
         """Train on ``image``, or on a list of images with the same axes (``image_names``: theirs, for
-        messages); ``resume``: continue the current model. False if it could not start (already
-        running, or the engine refused the inputs: ``failed`` says why)."""
+        messages); ``resume``: continue the current model; ``checkpoint``: save the run every few
+        minutes to a file (a crash of napari then loses at most those minutes). False if it could
+        not start (already running, or the engine refused the inputs: ``failed`` says why)."""
         from napari_n2v.core.train.trainer import Trainer
 
         if self.running:
@@ -91,7 +94,12 @@ class TrainRun(JobRun):
         base = self.model if resume else None
         try:
             trainer = Trainer(
-                image, config, val_image=val_image, model=base, image_names=image_names
+                image,
+                config,
+                val_image=val_image,
+                model=base,
+                image_names=image_names,
+                checkpoint=checkpoint,
             )
         except (N2VError, MemoryError) as err:
             return self._refuse(error_message(err, self.what))

@@ -234,16 +234,30 @@ def write_image(
     *,
     scale: dict[str, float] | None = None,
     unit: str | None = None,
+    overwrite: bool = False,
+    into: str | Path | None = None,
 ) -> Path:
-    """Write ``data`` as the suffix says (TIFF with axes and pixel size; zarr with axes attributes)."""
+    """Write ``data`` as the suffix says (TIFF with axes and pixel size; zarr with axes attributes),
+    atomically (:func:`napari_n2v.core.io.atomic.atomic_write`): complete or not at all, an existing
+    file replaced only with ``overwrite``. ``into``: write there instead, as ``path``'s format, with
+    no checks (the caller holds ``path``'s atomic write and passes its temporary)."""
     path = check_output_suffix(path)
+    if into is None:
+        from napari_n2v.core.io.atomic import atomic_write
+
+        is_dir = path.suffix.lower() == ".zarr"
+        with atomic_write(path, overwrite=overwrite, is_dir=is_dir, size_hint=data.nbytes) as tmp:
+            return write_image(path, data, axes, scale=scale, unit=unit, into=tmp)
+    dest = Path(into)
     if path.suffix.lower() == ".zarr":
         from napari_n2v.core.io.lazy_io import create_zarr_like
+        from napari_n2v.core.io.store_marker import mark_complete
 
         n_sp = 3 if "Z" in axes else 2
-        arr = create_zarr_like(path, data.shape, dtype=data.dtype, n_spatial=n_sp, overwrite=True)
+        arr = create_zarr_like(dest, data.shape, dtype=data.dtype, n_spatial=n_sp, overwrite=True)
         arr[...] = data
         tag_zarr(arr, axes, scale, unit)
+        mark_complete(dest)
         return path
     import tifffile
 
@@ -251,20 +265,23 @@ def write_image(
     res = None
     if "X" in scale and "Y" in scale and scale["X"] > 0 and scale["Y"] > 0:
         res = (1.0 / scale["X"], 1.0 / scale["Y"])
-    if _imagej_fits(axes, data):  # Fiji opens it as a hyperstack, with its Z spacing and unit
+    is_ome = path.name.lower().endswith((".ome.tif", ".ome.tiff"))
+    if not is_ome and _imagej_fits(
+        axes, data
+    ):  # Fiji opens it as a hyperstack, with Z spacing, unit
         ij: dict[str, Any] = {"axes": axes}
         if scale.get("Z"):
             ij["spacing"] = float(scale["Z"])
         if unit:
             ij["unit"] = unit
-        tifffile.imwrite(path, data, imagej=True, metadata=ij, resolution=res)
+        tifffile.imwrite(dest, data, imagej=True, metadata=ij, resolution=res)
         return path
     meta: dict[str, Any] = {"axes": axes.replace("S", "Q")}
     if scale:
         meta["scale"] = scale
     if unit:
         meta["unit"] = unit
-    tifffile.imwrite(path, data, metadata=meta, resolution=res)
+    tifffile.imwrite(dest, data, metadata=meta, resolution=res, ome=is_ome or None)
     return path
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import numpy as np
 import torch
 
 from napari_n2v.core.errors import N2VError
+from napari_n2v.core.io.atomic import atomic_write
 
 FORMAT = "napari-n2v"
 FORMAT_VERSION = 2  # 2: may hold the training crop (tensor "sample"); 1 is read too
@@ -94,25 +94,20 @@ def write_model_file(
     *,
     overwrite: bool = False,
 ) -> Path:
-    """Write atomically; refuses to replace an existing file unless ``overwrite``, and a name with another
-    model format's suffix (see :func:`model_path`)."""
+    """Write atomically (:func:`napari_n2v.core.io.atomic.atomic_write`: complete or not at all,
+    exclusive); refuses to replace an existing file unless ``overwrite``, and a name with another model
+    format's suffix (see :func:`model_path`). User-fixable failures (an existing file, a missing or
+    read-only folder, a full disk) raise one-line N2VErrors."""
     from safetensors.torch import save_file
 
     path = model_path(path, strict=False)
-    if path.exists() and not overwrite:
+    if os.path.lexists(path) and not overwrite:
         raise N2VError(f"{path} already exists: choose another name, or allow overwriting.")
-    if not path.parent.exists():
-        raise N2VError(f"the folder {path.parent} does not exist.")
     tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".n2v-", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=meta)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600: give the file what the umask allows
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    size = sum(t.numel() * t.element_size() for t in tensors.values())
+    with atomic_write(path, overwrite=overwrite, size_hint=size) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
+        os.chmod(tmp, 0o666 & ~_umask())  # safetensors makes 0600: give what the umask allows
     return path
 
 

@@ -24,6 +24,7 @@ from napari_n2v.core.model.n2v_model import N2VModel
 from napari_n2v.core.model.unet import build_unet
 from napari_n2v.core.plan.train_plan import TrainPlan, plan_training
 from napari_n2v.core.progress import TrainProgress, drain
+from napari_n2v.core.train.checkpointing import Checkpointer, Checkpointing, resumed_model
 from napari_n2v.core.train.distributed import Ranks
 from napari_n2v.core.train.parts import (
     BestKeeper,
@@ -55,6 +56,10 @@ class Trainer:
         Name of the resulting model.
     image_names
         Names of the images in a list (for messages), e.g. their file names.
+    checkpoint
+        Save the run every few minutes and when it ends (see
+        :mod:`napari_n2v.core.train.checkpointing`); with ``resume`` set, go on from that checkpoint
+        (its network, normalisation, optimiser, step count, validation history and seed).
 
     Notes
     -----
@@ -71,7 +76,11 @@ class Trainer:
         model: N2VModel | None = None,
         name: str | None = None,
         image_names: list[str] | None = None,
+        checkpoint: Checkpointing | None = None,
     ) -> None:
+        if checkpoint is not None and checkpoint.resume is not None and model is None:
+            model = resumed_model(checkpoint.resume)
+        self.checkpoint = checkpoint
         self.plan: TrainPlan = plan_training(
             image, config, val_image=val_image, model=model, names=image_names
         )
@@ -123,7 +132,8 @@ class Trainer:
         """Train; yields a TrainEvent per step (and Preview/Info events); returns the best model."""
         cfg, dev, d = self.config, self.device, self.data
         rk = self.ranks
-        seed = seed_everything(rk.common_seed(cfg.seed))
+        hook = Checkpointer(self.checkpoint, self)
+        seed = seed_everything(rk.common_seed(hook.seed(cfg.seed)))
         gen = torch.Generator(device=dev).manual_seed(rk.rank_seed(seed))
         for msg in d.messages:
             yield InfoEvent(msg)
@@ -144,8 +154,11 @@ class Trainer:
             else []
         )
         meter = self._meter = RateMeter(self.batch_size)
+        start, said = hook.start(runner, gen, sampler, seed)
+        if said:
+            yield InfoEvent(said)
         pending: deque[tuple[int, torch.Tensor]] = deque()
-        for step in range(1, cfg.steps + 1):
+        for step in range(start + 1, cfg.steps + 1):
             late = meter.out_of_time(cfg)  # a time budget ends the run like a stop
             if rk.should_stop(self._stop.is_set() or late):  # a stop on any rank ends all ranks
                 self._stop.set()
@@ -158,6 +171,8 @@ class Trainer:
             boundary = self._validates(step)
             while pending and (boundary or len(pending) > self.lag):
                 yield from self._finish(runner, val, *pending.popleft())
+            if not pending and (note := hook.tick(step)):  # every step read: a settled state
+                yield InfoEvent(note)
         while pending:
             yield from self._finish(runner, val, *pending.popleft())
         if self._steps_done > self._best.last_step:  # stopped between validations: validate now
@@ -166,6 +181,8 @@ class Trainer:
         best = self.best_model
         if best is None:
             raise N2VError("training stopped before the first step: no model was trained.")
+        if note := hook.finish():
+            yield InfoEvent(note)
         return best
 
     def _validates(self, step: int) -> bool:

@@ -10,7 +10,6 @@ on local files.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ import torch
 
 from napari_n2v.core.config import PredictConfig
 from napari_n2v.core.errors import N2VError
+from napari_n2v.core.io.atomic import atomic_write, check_writable
 from napari_n2v.core.model.n2v_model import N2VModel
 from napari_n2v.core.zoo import arch as zoo_arch
 from napari_n2v.core.zoo.docs import CITATIONS, citation_keys, readme, write_cover
@@ -94,8 +94,7 @@ def export_bioimageio(
         raise N2VError(f"{path.name}: a BioImage Model Zoo package is a .zip file; end it in .zip.")
     if path.exists() and not overwrite:
         raise N2VError(f"{path} already exists: choose another name, or allow overwriting.")
-    if not path.parent.is_dir():
-        raise N2VError(f"the folder {path.parent} does not exist.")
+    check_writable(path, overwrite=overwrite)  # the folder, its permissions, a run writing it
     name = zoo_name(name)
     if not description or not description.strip():
         description = f"Noise2Void denoising model '{name}' trained with napari-n2v."
@@ -103,22 +102,18 @@ def export_bioimageio(
     cites = _cite_entries(model, cite)
     block, note = choose_sample(model, sample, sample_axes)  # (C, [Z,] Y, X)
     spec = _import_spec()
-    with tempfile.TemporaryDirectory(prefix="n2v-bmz-") as tmp_dir:
+    with (
+        atomic_write(path, overwrite=overwrite) as tmp,  # complete and validated, or no file
+        tempfile.TemporaryDirectory(prefix="n2v-bmz-") as tmp_dir,
+    ):
         work = Path(tmp_dir)
         with spec_errors("the package files could not be made"):
             model = _on_cpu(model)
             files = _write_files(model, block, work, description, note)
         descr = describe(model, files, name, description, author_list, cites, license)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".n2v-bmz-", suffix=".zip")
-        os.close(fd)
-        try:
-            with spec_errors("the package could not be written"):
-                spec.save_bioimageio_package(descr, output_path=Path(tmp))
-            _validate_written(spec, Path(tmp))
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with spec_errors("the package could not be written"):
+            spec.save_bioimageio_package(descr, output_path=tmp)
+        _validate_written(spec, tmp)
     return path
 
 
