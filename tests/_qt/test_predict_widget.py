@@ -455,6 +455,7 @@ def test_residual_layer_is_noisy_minus_denoised(qtbot, widget, images) -> None:
     assert low == pytest.approx(-high) and high > 0  # symmetric around 0: a residual is signed
     assert residual.metadata["n2v_residual_of"] == "noisy"
     assert "'noisy_residual'" in widget.form.status.text()
+    assert widget.form.progress.format() == "%v / %m tiles"  # no ETA once it is done
     widget.form.files_button.setChecked(True)
     assert widget.form.residual_check.isHidden()  # Files… writes results only
 

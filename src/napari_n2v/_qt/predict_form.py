@@ -203,6 +203,11 @@ class PredictForm(QWidget):
         elif self.progress.maximum() == 0:
             self.progress.setRange(0, 1)
 
+    def end_progress(self, cancelled: bool) -> None:
+        """The prediction is over: the bar keeps the tiles done, without an ETA."""
+        if self.progress.maximum() > 0 and "tiles" in self.progress.format():
+            self.progress.setFormat("%v / %m tiles" + (" (cancelled)" if cancelled else ""))
+
     def show_progress(self, done: int, total: int, eta_s: float | None) -> None:
         """Tiles done of total, with the ETA in the bar's text."""
         self.progress.setRange(0, max(1, total))
