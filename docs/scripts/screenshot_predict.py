@@ -82,6 +82,7 @@ def main() -> None:
 
     done: list[object] = []
     widget.finished.connect(done.append)
+    widget.form.residual_check.setChecked(True)  # noisy − denoised, to see what was removed
     widget.form.predict_button.click()
     wait(lambda: widget.form.progress.value() >= 12 or bool(done), 600)
     print(widget.form.status.text(), widget.form.progress.text(), flush=True)
@@ -92,9 +93,10 @@ def main() -> None:
     result = done[0]
     ref = viewer.layers["nuclei 3D (clean reference)"]
     ref.visible = True
-    viewer.layers.move(viewer.layers.index(ref), len(viewer.layers))  # noisy, denoised, clean
-    viewer.grid.enabled = True
-    viewer.grid.shape = (2, 2)
+    # noisy, denoised, residual, clean
+    viewer.layers.move(viewer.layers.index(ref), len(viewer.layers))
+    viewer.canvas.grid.enabled = True
+    viewer.canvas.grid.shape = (2, 2)
     viewer.layers.selection.active = result
     wait(lambda: False, 0.5)
     viewer.reset_view()
@@ -116,10 +118,10 @@ def files_mode(viewer: napari.Viewer, widget: PredictWidget, noisy: np.ndarray) 
     for i in range(5):
         tifffile.imwrite(src / f"nuclei_t{i:02d}.tif", noisy[4 + 5 * i])
     (src / "notes_t05.tif").write_bytes(b"not an image")  # a file that fails: the others go on
-    viewer.grid.enabled = False
+    viewer.canvas.grid.enabled = False
     viewer.layers["nuclei 3D (clean reference)"].visible = False
     for layer in list(viewer.layers):
-        if layer.name.endswith("_n2v"):
+        if layer.name.endswith(("_n2v", "_residual")):
             layer.visible = False
     f = widget.form
     f.files_button.setChecked(True)

@@ -5,7 +5,7 @@ Run it under a (virtual) display; it writes ``docs/images/train_*.png``::
     xvfb-run -a -s "-screen 0 1600x1000x24" python docs/scripts/screenshot_train.py
 
 It trains on the bundled noisy nuclei sample (2D), so it takes a few minutes on a CPU. ``--steps`` and
-``--batch`` make it shorter or longer.
+``--batch`` make it shorter or longer. The last picture docks Train and Predict on a 1280 × 800 window.
 """
 
 from __future__ import annotations
@@ -78,11 +78,13 @@ def main() -> None:
     viewer.window.resize(1500, 950)
     viewer.add_image(noisy, name="noisy nuclei", colormap="gray")
     widget = TrainWidget(viewer)
-    widget.preview_interval_ms = 3000
     dock = viewer.window.add_dock_widget(widget, name="Train (napari-n2v)", area="right")
     viewer.window._qt_window.resizeDocks([dock], [440], Qt.Orientation.Horizontal)
     wait(lambda: False, 1.0)
     viewer.reset_view()
+    # The Noise check: the autocorrelation picture, the verdict, the blind spot training will use.
+    widget.inputs.check_noise()
+    wait(lambda: widget.noise.result is not None, 120)
     wait(lambda: False, 0.5)
     save(viewer.screenshot(canvas_only=False, flash=False), "train_ready.png")
 
@@ -91,7 +93,7 @@ def main() -> None:
     save(_grab(widget), "train_advanced.png")
     widget.settings.advanced.collapse(animate=False)
 
-    widget.settings.steps.setValue(args.steps)
+    widget.settings.steps.setValue(args.steps)  # a step count instead of the CPU's 5 minutes
     widget.settings.batch.setValue(args.batch)
     widget.settings.seed.setValue(0)
     widget.train_button.click()
@@ -102,14 +104,20 @@ def main() -> None:
     save(viewer.screenshot(canvas_only=False, flash=False), "train_running.png")
 
     wait(lambda: not widget.run.running, 1800)
-    wait(lambda: False, 2.0)  # the final preview of the kept model
-    viewer.canvas.grid.enabled = True  # noisy and denoised side by side
+    wait(lambda: widget.judge.result is not None and widget.preview.finals == 0, 300)
+    # Compare: the best calibrated filter's result beside the N2V preview, and both scores.
+    widget.judge.compare()
+    wait(lambda: widget.judge.added is not None, 300)
+    viewer.canvas.grid.enabled = True  # noisy, N2V and the filter side by side
+    wait(lambda: False, 1.0)
     viewer.reset_view()
     wait(lambda: False, 1.0)
     save(viewer.screenshot(canvas_only=False, flash=False), "train_done.png")
 
     # A 3D stack: the widget asks what the first axis is, and shows a Z patch size.
     viewer.canvas.grid.enabled = False
+    for layer in list(viewer.layers)[1:]:
+        layer.visible = False
     stack, _ = load_sample("3d")
     layer = viewer.add_image(stack, name="noisy stack", colormap="gray")
     widget.layer_combo.set_layer(layer)
@@ -117,6 +125,30 @@ def main() -> None:
     viewer.reset_view()
     wait(lambda: False, 1.0)
     save(viewer.screenshot(canvas_only=False, flash=False), "train_3d.png")
+    viewer.close()
+    small_screen()
+
+
+def small_screen() -> None:
+    """Train and Predict docked together on a 1280 × 800 screen: they share one tab stack."""
+    from napari_n2v._qt.dock_fit import _dock_of
+    from napari_n2v._qt.predict_widget import PredictWidget
+
+    noisy, _ = load_sample("2d")
+    viewer = napari.Viewer(title="napari-n2v: Train and Predict")
+    viewer.window._qt_window.resize(1280, 760)  # 800 px less a task bar
+    viewer.add_image(noisy, name="noisy nuclei", colormap="gray")
+    train = TrainWidget(viewer)
+    viewer.window.add_dock_widget(train, name="Train (napari-n2v)", area="right")
+    wait(lambda: False, 0.5)
+    viewer.window.add_dock_widget(PredictWidget(viewer), name="Predict (napari-n2v)", area="right")
+    wait(lambda: False, 1.0)
+    dock = _dock_of(train)
+    if dock is not None:
+        dock.raise_()  # the Train tab in front
+    viewer.reset_view()
+    wait(lambda: False, 1.0)
+    save(viewer.screenshot(canvas_only=False, flash=False), "docks_small_screen.png")
     viewer.close()
 
 

@@ -122,3 +122,27 @@ def test_existing_file_is_replaced_only_when_confirmed(
     _wait_ended(qtbot, d)
     assert d.exported == target and target.read_bytes()[:2] == b"PK"
     assert not messages["error"], messages["error"]
+
+
+def test_the_file_field_shows_a_whole_path_in_the_last_folder(
+    qtbot, trained, tmp_path, monkeypatch
+):
+    from napari_n2v._qt.last_folder import remember, start_folder
+
+    model, img = trained
+    monkeypatch.setattr(model, "name", "noisy nuclei (2D, 40 steps)")
+    folder = tmp_path / "a rather long folder name" / "deeper still" / "and one more level"
+    folder.mkdir(parents=True)
+    remember(folder / "earlier.n2v.safetensors")  # saved or exported there before
+    assert start_folder() == folder
+    d = ExportDialog(model, img, "YX")
+    qtbot.addWidget(d)
+    d.show()
+    text = d.path.text()
+    assert text == str(folder / "noisy_nuclei_2D_40_steps.zip") and "__" not in text
+    room = d.screen().availableGeometry().width() - dialog_module.SCREEN_MARGIN
+    need = d.path.fontMetrics().horizontalAdvance(text)
+    assert need > 300 and d.path.width() >= min(need, room)  # nothing cut off the screen allows
+    assert d.path.cursorPosition() == 0 and d.path.toolTip() == text
+    remember(tmp_path / "gone" / "x.zip")  # a folder that no longer exists: home, not an error
+    assert start_folder().is_dir()

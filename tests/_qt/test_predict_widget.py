@@ -264,12 +264,12 @@ def test_device_line_says_what_the_model_will_use(widget, images, monkeypatch) -
 
 
 def test_image_box_skips_previews_and_follows_the_selection(widget, images, models) -> None:
-    from napari_n2v._qt.preview import show_preview
+    from napari_n2v._qt.preview_layer import PreviewLayer
 
     viewer = widget.viewer
     src = viewer.add_image(images["2d"], name="noisy")
     other = viewer.add_image(images["2d"], name="other")
-    preview = show_preview(viewer, src, images["2d"], None)  # as after training: it is active
+    preview = PreviewLayer(viewer).show(src, images["2d"])  # as after training: it is active
     assert viewer.layers.selection.active is preview
     box = widget.form.layer_combo
     items = [box.itemText(i) for i in range(box.count())]
@@ -428,3 +428,46 @@ def test_tile_boxes_start_at_auto_and_leave_the_tile_to_the_engine(widget) -> No
     assert form.tile_z_spin.text() == "auto" and form.config(model).tile_shape is None
     form.tile_z_spin.setValue(16)  # one box set: the other takes the default
     assert form.config(model).tile_shape == (16, 256, 256)
+
+
+def test_a_message_names_only_axes_the_box_shows(widget) -> None:
+    # An RGB layer and a 1-channel model: the guess 'YXC' does not fit; the box shows it, so the
+    # red message ("Axes box: 'YXC', guessed ...") names what the user sees.
+    rgb = (np.random.default_rng(2).random((32, 32, 3)) * 255).astype(np.uint8)
+    widget.viewer.add_image(rgb, name="rgb", rgb=True)
+    widget.form.layer_combo.setCurrentText("rgb")
+    widget.form.model_combo.setCurrentText("tiny 2D")
+    shown = widget.form.axes_edit.text()
+    assert shown == "YXC" and f"'{shown}'" in widget.form.plan_label.text()
+    assert not widget.form.predict_button.isEnabled()
+
+
+def test_residual_layer_is_noisy_minus_denoised(qtbot, widget, images) -> None:
+    viewer = widget.viewer
+    viewer.add_image(images["2d"], name="noisy", scale=(2.0, 3.0))
+    assert not widget.form.residual_check.isChecked()  # off by default
+    widget.form.residual_check.setChecked(True)
+    result = _run(qtbot, widget, "noisy", "tiny 2D")
+    residual = viewer.layers["noisy_residual"]
+    np.testing.assert_allclose(residual.data, images["2d"] - result.data, atol=1e-4)
+    assert tuple(residual.scale) == (2.0, 3.0)
+    low, high = residual.contrast_limits
+    assert low == pytest.approx(-high) and high > 0  # symmetric around 0: a residual is signed
+    assert residual.metadata["n2v_residual_of"] == "noisy"
+    assert "'noisy_residual'" in widget.form.status.text()
+    assert widget.form.progress.format() == "%v / %m tiles"  # no ETA once it is done
+    widget.form.files_button.setChecked(True)
+    assert widget.form.residual_check.isHidden()  # Files… writes results only
+
+
+def test_residual_of_a_lazy_result_stays_lazy(qtbot, widget, images) -> None:
+    import dask.array as da
+
+    widget.viewer.add_image(da.from_array(images["3d"], chunks=(1, 32, 40)), name="lazy")
+    widget.form.residual_check.setChecked(True)
+    result = _run(qtbot, widget, "lazy", "tiny 2D")
+    residual = widget.viewer.layers["lazy_residual"].data
+    assert isinstance(residual, da.Array)
+    np.testing.assert_allclose(
+        np.asarray(residual), images["3d"] - np.asarray(result.data), atol=1e-4
+    )

@@ -125,6 +125,7 @@ def test_preview_is_never_requested_while_one_is_pending(make_napari_viewer) -> 
     layer = viewer.add_image(_noisy((32, 32)))
     preview = LivePreview(viewer)
     preview.set_source(layer, "YX", False)
+    preview.show_anyway_s = 0.0
 
     class Trainer:
         asked = 0
@@ -133,6 +134,9 @@ def test_preview_is_never_requested_while_one_is_pending(make_napari_viewer) -> 
             Trainer.asked += 1
 
     trainer = Trainer()
+    preview.request(trainer)  # no step reported yet: nothing to preview
+    assert Trainer.asked == 0
+    preview.trained_s = 1.0
     preview.request(trainer)
     preview.request(trainer)  # the first is unanswered
     assert Trainer.asked == 1 and preview.pending

@@ -321,15 +321,36 @@ def test_smoothed_loss_tracks_a_fast_fall(qtbot):
     assert np.std(np.asarray(plot._ema)[200:]) < 0.5 * np.std(noisy[200:])  # and still smooths
 
 
-def test_both_docks_fit_a_small_screen(make_widget, noisy):
+def test_both_docks_fit_a_small_screen(make_napari_viewer, qtbot, noisy):
+    from qtpy.QtWidgets import QDockWidget
+
+    from napari_n2v._qt.loss_plot import PLOT_MIN_HEIGHT
     from napari_n2v._qt.predict_widget import PredictWidget
 
-    w = make_widget(noisy["2d"])
-    p = PredictWidget(w.viewer)
-    w.viewer.window.add_dock_widget(p, name="Predict")
-    window = w.viewer.window._qt_window
-    assert window.minimumSizeHint().height() <= 760  # a 1280 × 800 screen, less its task bar
-    assert p.minimumSizeHint().height() >= p.form.status.sizeHint().height()
+    viewer = make_napari_viewer(show=True)
+    window = viewer.window._qt_window
+    window.resize(1280, 760)  # a 1280 × 800 screen, less its task bar
+    viewer.add_image(noisy["2d"], name="noisy")
+    w, p = TrainWidget(viewer), PredictWidget(viewer)
+    viewer.window.add_dock_widget(w, name="Train")
+    viewer.window.add_dock_widget(p, name="Predict")
+    docks = {d.windowTitle(): d for d in window.findChildren(QDockWidget)}
+    # Stacked, each form would keep a few rows: they share one tab stack instead.
+    qtbot.waitUntil(lambda: bool(window.tabifiedDockWidgets(docks["Train"])), timeout=3000)
+    assert window.minimumSizeHint().height() <= 760
+    docks["Train"].raise_()
+    qtbot.waitUntil(lambda: w.isVisible(), timeout=3000)
+    scroll = w.inputs.parentWidget().parentWidget()  # the form's scroll area
+    rows = w.settings.patch_xy, w.settings.masked, w.settings.duration, w.settings.batch
+    assert all(r.visibleRegion().boundingRect().height() >= r.height() for r in rows)  # whole
+    assert scroll.height() >= w.inputs.sizeHint().height() - 120  # at most a row or so scrolls
+    assert w.loss_plot.plot.height() >= PLOT_MIN_HEIGHT
+    docks["Predict"].raise_()
+    p.form.files_button.setChecked(True)  # Files… mode must not grow the window past the screen
+    qtbot.waitUntil(lambda: p.form.files_panel.isVisible(), timeout=3000)
+    assert window.minimumSizeHint().height() <= 760 and window.height() <= 800
+    w.shutdown()
+    p.shutdown()
 
 
 def test_canvas_is_fitted_again_after_docking(make_napari_viewer, qtbot, noisy):
@@ -379,8 +400,8 @@ def test_export_button_opens_the_zoo_dialog_with_the_training_data(
     _wait_done(qtbot, w)
     assert w.export_button.isEnabled()
     w.export_button.click()
-    ((parent, model, sample, axes),) = calls
-    assert parent is w and model is w.model and axes == "ZYX"
+    ((parent, model, sample, axes, folder),) = calls
+    assert parent is w and model is w.model and axes == "ZYX" and folder.is_dir()
     assert sample is w.viewer.layers["stack"].data
     w.reset_button.click()
     assert not w.export_button.isEnabled()

@@ -31,6 +31,15 @@ def _guess(labels: Sequence[str]) -> str | None:
     return None
 
 
+def _named(labels: Sequence[str], letters: str) -> str | None:
+    """The axis letters the napari ``labels`` name (``'t'``, ``'z'``, ``'c'``...), or None unless
+    each label names one of ``letters``, all different."""
+    names = {**{k: "T" for k in _TIME_LABELS}, **{k: "Z" for k in _Z_LABELS}, "c": "C"}
+    names.update(channel="C", channels="C")
+    got = "".join(names.get(str(lab).strip().lower(), "?") for lab in labels)
+    return got if sorted(got) == sorted(letters) else None
+
+
 def axes_options(
     shape: Sequence[int], rgb: bool = False, labels: Sequence[str] = ()
 ) -> tuple[str, list[tuple[str, str]], int]:
@@ -78,11 +87,17 @@ def axes_options(
         ]
         return f"4D data, {_size(spatial)}{extra}: time × Z × Y × X.", opts, 0
     if n == 5:
+        # ImageJ's hyperstack order (TIFFs from Fiji) is TZCYX; napari labels may say otherwise.
+        opts = [
+            ("time × Z × channel (ImageJ order; 3D denoising)", "TZCYX" + c),
+            ("time × channel × Z (3D denoising)", "TCZYX" + c),
+        ]
+        named = _named(lead, "TZC")
+        default = 1 if named == "TCZ" else 0
         return (
-            f"5D data, {_size(spatial)}{extra}: assumed time × channel × Z; "
-            "check the axes in the advanced settings.",
-            [("time × channel × Z (3D denoising)", "TCZYX" + c)],
-            0,
+            f"5D data, {_size(spatial)}{extra}: time, Z and channels; which order?",
+            opts,
+            default,
         )
     return f"{n}D data, {_size(spatial)}: set the axes in the advanced settings.", [], 0
 

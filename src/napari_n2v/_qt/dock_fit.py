@@ -1,11 +1,12 @@
-"""Fit the canvas again once a dock widget has taken its room, so the image is not left cropped."""
+"""The plugin's docks in napari's window: fit the canvas again once a dock has taken its room (so the
+image is not left cropped), and share one tab stack when two docks would not fit one above the other."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import QEvent, QObject, QSize, Qt, QTimer
-from qtpy.QtWidgets import QFrame, QScrollArea, QWidget
+from qtpy.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QWidget
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
@@ -37,6 +38,45 @@ def fit_after_docking(viewer: napari.Viewer) -> None:
     size_event.connect(fit)
     QTimer.singleShot(0, fit)
     QTimer.singleShot(SETTLE_MS, disarm)
+
+
+def _dock_of(widget: QWidget) -> QDockWidget | None:
+    """The dock widget holding ``widget``, or None."""
+    parent = widget.parent()
+    while parent is not None and not isinstance(parent, QDockWidget):
+        parent = parent.parent()
+    return parent
+
+
+def tabify_if_crowded(widget: QWidget) -> bool:
+    """Put ``widget``'s dock in one tab stack with another of the plugin's docks in the same area
+    when both would not fit one above the other at their natural heights (e.g. Train and Predict on
+    a 1280 × 800 screen: each form would be squashed to a few rows). True if it did."""
+    dock = _dock_of(widget)
+    main = dock.parentWidget() if dock is not None else None
+    if dock is None or not isinstance(main, QMainWindow):
+        return False
+    area = main.dockWidgetArea(dock)
+    others = [
+        d
+        for d in main.findChildren(QDockWidget)
+        if d is not dock
+        and d.isVisible()
+        and not d.isFloating()
+        and main.dockWidgetArea(d) == area
+        and any(isinstance(w, DockWidget) for w in d.findChildren(QWidget))
+        and not main.tabifiedDockWidgets(d)
+    ]
+    if not others:
+        return False
+    other = others[-1]
+    need = other.sizeHint().height() + dock.sizeHint().height()
+    if need <= main.height():
+        return False
+    main.tabifyDockWidget(other, dock)
+    dock.show()
+    dock.raise_()
+    return True
 
 
 class VScrollArea(QScrollArea):
@@ -125,4 +165,11 @@ class DockWidget(QWidget):
         elif event.type() == QEvent.Type.Show and not self._fitted and self.parent() is not None:
             self._fitted = True
             fit_after_docking(self.viewer)
+            QTimer.singleShot(0, self._share_room)  # once napari has placed the dock
         return super().event(event)
+
+    def _share_room(self) -> None:
+        try:
+            tabify_if_crowded(self)
+        except RuntimeError:  # pragma: no cover - Qt deleted the dock meanwhile
+            pass

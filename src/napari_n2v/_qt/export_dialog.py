@@ -11,6 +11,7 @@ engine crops it: the first sample, at most 256×256 or 32×128×128, read lazily
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,10 +31,15 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from napari_n2v._qt.last_folder import remember, start_folder
 from napari_n2v._qt.worker import notify_error, start_worker
 from napari_n2v.run_models.export_run import ExportRun, zip_path
 from napari_n2v.run_models.job_state import JobState
 from napari_n2v.run_models.jobs import disconnect_all
+
+#: Room (pixels) the dialog keeps for its labels, the Browse button and its frame when the file
+#: field grows to show a whole path.
+SCREEN_MARGIN = 300
 
 if TYPE_CHECKING:  # pragma: no cover
     from napari_n2v.core.model.n2v_model import N2VModel
@@ -57,6 +63,7 @@ class ExportDialog(QDialog):
         sample_axes: str | None = None,
         parent: QWidget | None = None,
         launcher: Launcher = start_worker,
+        folder: Path | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export to BioImage Model Zoo")
@@ -72,7 +79,10 @@ class ExportDialog(QDialog):
         self.description.setMaximumHeight(80)
         self.authors = QLineEdit()
         self.authors.setPlaceholderText("First Last; Other Name")
-        self.path = QLineEdit(str(Path.home() / f"{_slug(model.name)}.zip"))
+        folder = folder if folder is not None else start_folder()
+        self.path = QLineEdit()
+        self.path.textChanged.connect(self._fit_path)
+        self.path.setText(str(folder / f"{_slug(model.name)}.zip"))
         self.browse = QPushButton("Browse…")
         self.browse.clicked.connect(self._browse)
         self.progress = QProgressBar()
@@ -116,6 +126,16 @@ class ExportDialog(QDialog):
         form.addRow(self.progress)
         form.addRow(self.status)
         form.addRow(self.buttons)
+
+    def _fit_path(self, text: str) -> None:
+        """Wide enough to show the whole path (as far as the screen allows), from its start."""
+        width = self.path.fontMetrics().horizontalAdvance(text) + 24
+        screen = self.screen()
+        room = screen.availableGeometry().width() - SCREEN_MARGIN if screen is not None else 900
+        self.path.setMinimumWidth(min(width, max(room, 400)))
+        self.path.setToolTip(text)
+        if not self.path.hasFocus():
+            self.path.setCursorPosition(0)  # what is cut, if anything, is the end, not the start
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
@@ -171,16 +191,22 @@ class ExportDialog(QDialog):
 
     def _on_exported(self, path: Path) -> None:
         self.exported = path
+        remember(path)
         self.status.setText(f"Exported {path}.")
         show_info(f"Exported {path.name} (BioImage Model Zoo package).")
         self.accept()
 
 
 def export_to_zoo(
-    parent: QWidget | None, model: N2VModel, sample: Any, sample_axes: str | None = None
+    parent: QWidget | None,
+    model: N2VModel,
+    sample: Any,
+    sample_axes: str | None = None,
+    folder: Path | None = None,
 ) -> Path | None:
-    """Show the dialog modally; the written path, or None if cancelled."""
-    dialog = ExportDialog(model, sample, sample_axes, parent)
+    """Show the dialog modally (``folder``: where the file goes; default: the last folder used);
+    the written path, or None if cancelled."""
+    dialog = ExportDialog(model, sample, sample_axes, parent, folder=folder)
     dialog.exec()
     return dialog.exported
 
@@ -200,12 +226,15 @@ def export_trained(parent: QWidget, run: TrainRun, viewer: Any) -> Path | None:
     layer = viewer.layers[name] if name is not None and name in viewer.layers else None
     sample = full_array(layer) if layer is not None else None
     axes = run.config.axes if run.config is not None else model.config.axes
-    return export_dialog.export_to_zoo(parent, model, sample, axes if sample is not None else None)
+    return export_dialog.export_to_zoo(
+        parent, model, sample, axes if sample is not None else None, start_folder(layer)
+    )
 
 
 def _slug(name: str) -> str:
+    """A file name from a model name: ``'noisy nuclei (2D, 40 steps)'`` -> ``'noisy_nuclei_2D_40_steps'``."""
     keep = "".join(c if c.isalnum() or c in "-_" else "_" for c in name.strip())
-    return keep.strip("_") or "n2v_model"
+    return re.sub(r"_+", "_", keep).strip("_") or "n2v_model"
 
 
 def _note(text: str) -> QLabel:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from napari.layers import Image
 from qtpy.QtWidgets import QComboBox, QWidget
 
-from napari_n2v._qt.layer_kinds import is_preview, preview_source
+from napari_n2v._qt.layer_kinds import is_preview, is_result, preview_source
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
@@ -29,6 +29,8 @@ class LayerCombo(QComboBox):
         that should not become the choice.
     parent
         Parent widget.
+    inputs_only
+        Leave out this plugin's results too (denoised images, residuals, baselines): for training.
 
     Call :meth:`disconnect_viewer` when the owner closes (it is idempotent).
     """
@@ -39,11 +41,14 @@ class LayerCombo(QComboBox):
         none_text: str | None = None,
         follow_selection: bool = False,
         parent: QWidget | None = None,
+        *,
+        inputs_only: bool = False,
     ) -> None:
         super().__init__(parent)
         self._viewer: napari.Viewer | None = viewer
         self._none_text = none_text
         self._follow = follow_selection
+        self._skip = is_result if inputs_only else is_preview
         self.user_picked = False
         self.paused = False
         self._watched: list[Image] = []
@@ -97,7 +102,7 @@ class LayerCombo(QComboBox):
             return
         current = before = self.currentData()
         images = [lyr for lyr in self._viewer.layers if isinstance(lyr, Image)]
-        images = [lyr for lyr in images if not is_preview(lyr)]
+        images = [lyr for lyr in images if not self._skip(lyr)]
         self._watch(images)
         if current not in [lyr.name for lyr in images]:  # the picked layer is gone: follow again
             self.user_picked = False

@@ -6,9 +6,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from napari_n2v._qt.layer_kinds import full_array
-from napari_n2v._qt.predict_layers import result_kwargs, result_name, stream_target
+from napari_n2v._qt.predict_layers import (
+    add_beside,
+    placed_like,
+    result_kwargs,
+    result_name,
+    stream_target,
+)
 from napari_n2v.core.errors import N2VError
 from napari_n2v.core.io import lazy_io
+from napari_n2v.run_models.predict_axes import infer_axes
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
@@ -34,13 +41,19 @@ class LayerMode:
 
     def update_axes(self, *_args: Any) -> None:
         """Fill the axes field with the engine's guess for the layer and the model, then check."""
-        layer = self.form.layer_combo.layer()
+        layer, model = self.form.layer_combo.layer(), self.run.model
         text = ""
-        if layer is not None and self.run.model is not None:
+        if layer is not None and model is not None:
+            shape = full_array(layer).shape
             try:
-                text = self.run.plan(full_array(layer).shape, layer.rgb, "")[0]
-            except N2VError:  # nothing fits: check() says why
-                pass
+                text = self.run.plan(shape, layer.rgb, "")[0]
+            except (
+                N2VError
+            ):  # the guess does not fit: show it, so check()'s message names what is shown
+                try:
+                    text = infer_axes(shape, bool(layer.rgb), model.is_3d, model.n_channels)
+                except N2VError:  # no guess at all: check() says to type the axes
+                    pass
         self.form.axes_edit.setText(text)
         self.check()
 
@@ -80,7 +93,10 @@ class LayerMode:
             return str(err)
         self.result = None
         plan = self.form.plan_label.text()
-        self.run.start(data, axes, config, source_name=layer.name, out_path=out_path)
+        residual = self.form.residual_check.isChecked()
+        self.run.start(
+            data, axes, config, source_name=layer.name, out_path=out_path, residual=residual
+        )
         self.form.show_status(f"Predicting {layer.name} ({plan})")
         return None
 
@@ -92,6 +108,20 @@ class LayerMode:
         self.form.layer_combo.paused = True  # the new layer becomes active; the box stays put
         try:
             self.result = self.viewer.add_image(out.data, **result_kwargs(src, out, name))
+            added = [name]
+            if out.residual is not None:
+                added.append(self._add_residual(src, out))
         finally:
             self.form.layer_combo.paused = False
-        self.form.show_status(f"Added layer {name!r}.")
+        self.form.show_status(f"Added {' and '.join(repr(n) for n in added)}.")
+
+    def _add_residual(self, src: Any, out: PredictOutput) -> str:
+        """The residual (noisy − denoised) as a layer ``<source>_residual`` above the result; for an
+        RGB image, the mean over the colours."""
+        name = result_name(src.name, [ly.name for ly in self.viewer.layers], "_residual")
+        data = out.residual.mean(axis=-1) if src.rgb else out.residual
+        meta = {"n2v_residual_of": src.name}
+        add_beside(
+            self.viewer, data, placed_like(src, name, out.residual_limits, meta, rgb=False), None
+        )
+        return name

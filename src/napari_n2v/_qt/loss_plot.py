@@ -23,7 +23,8 @@ class _CompactPlot(pg.PlotWidget):
 
 
 class LossPlot(QWidget):
-    """Training loss (raw steps, faint, and smoothed) and validation loss against the step.
+    """Training loss (each step, a thin faint line, and smoothed) and validation loss against the step;
+    the legend names all three.
 
     Feed it with :meth:`add_train` / :meth:`add_val` and draw what it holds with :meth:`redraw` (the
     Train widget does, together with the progress bar, at most once a second: see
@@ -40,8 +41,10 @@ class LossPlot(QWidget):
         self.plot.setLabel("left", "loss")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.addLegend(offset=(-10, 10))
-        self._raw = self.plot.plot(pen=pg.mkPen((120, 160, 220, 90), width=1))
-        self._smooth = self.plot.plot(pen=pg.mkPen((90, 150, 255), width=2), name="train")
+        self._raw = self.plot.plot(
+            pen=pg.mkPen((120, 160, 220, 90), width=1), name="train, each step"
+        )
+        self._smooth = self.plot.plot(pen=pg.mkPen((90, 150, 255), width=2), name="train, smoothed")
         self._val = self.plot.plot(
             pen=pg.mkPen((255, 160, 60), width=2),
             symbol="o",

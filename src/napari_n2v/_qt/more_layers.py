@@ -8,7 +8,7 @@ from napari.layers import Image
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from napari_n2v._qt.layer_kinds import is_preview
+from napari_n2v._qt.layer_kinds import is_result
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
@@ -18,8 +18,9 @@ VISIBLE_ROWS = 4
 
 
 class MoreLayers(QWidget):
-    """Tick further image layers (same axes as the first) to train on; ``changed`` on every tick and
-    whenever the list changes. The list follows the viewer's layers; call :meth:`disconnect_viewer`."""
+    """Tick further image layers (same axes as the first; never a result of this plugin) to train on;
+    ``changed`` on every tick and whenever the list changes. The list follows the viewer's layers;
+    call :meth:`disconnect_viewer`."""
 
     changed = Signal()
 
@@ -56,7 +57,7 @@ class MoreLayers(QWidget):
         names = [
             ly.name
             for ly in reversed(self._viewer.layers)
-            if isinstance(ly, Image) and not is_preview(ly) and ly.name != self._exclude
+            if isinstance(ly, Image) and not is_result(ly) and ly.name != self._exclude
         ]
         self.list.blockSignals(True)
         self.list.clear()

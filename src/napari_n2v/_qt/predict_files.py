@@ -28,13 +28,14 @@ class FilesMode:
         self.run = FilesRun(launcher=start_worker)
         self.opened: list[Any] = []  # layers opened from results (this run)
         self._file = ""
+        self._finished = 0  # files that ended (denoised, skipped, failed or cancelled)
         r = self.run
         r.file_started.connect(self._on_started)
         r.tile.connect(self._on_tile)
         r.file_done.connect(self._on_done)
         r.failed.connect(self._on_failed)
         r.warned.connect(show_warning)
-        r.ended.connect(lambda text: form.show_status(f"Done: {text}."))
+        r.ended.connect(self._on_ended)
 
     def start(self, model: N2VModel) -> bool:
         """Denoise the listed inputs with ``model`` (the tile settings of ``form`` apply)."""
@@ -45,7 +46,7 @@ class FilesMode:
             self._on_failed(str(err))
             return False
         p.clear_log()
-        self.opened = []
+        self.opened, self._finished = [], 0
         started = self.run.start(
             model,
             p.inputs(),
@@ -77,8 +78,17 @@ class FilesMode:
 
     def _on_done(self, ev: Any) -> None:
         self.panel.log_file(ev)
+        self._finished += 1
         if ev.status == "ok" and self.panel.open_check.isChecked():
             self._open(ev.job.out)
+
+    def _on_ended(self, text: str) -> None:
+        """The bar ends where the run ended: files finished of all (a skipped file counts)."""
+        bar, total = self.form.progress, max(1, self.run.total)
+        bar.setRange(0, total)
+        bar.setValue(min(self._finished, total))
+        bar.setFormat("%v / %m files")
+        self.form.show_status(f"Done: {text}.")
 
     def _open(self, path: Any) -> None:
         """Show a written result as a new layer (zarr lazily), with its axes and pixel size."""

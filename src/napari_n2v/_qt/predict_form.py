@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from qtpy.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
@@ -80,6 +81,11 @@ class PredictForm(QWidget):
             "a 2D model predicts leading dims (Z, T, S) frame by frame."
         )
         self.plan_label = _wrapping("")
+        self.residual_check = QCheckBox("Add residual layer (noisy − denoised)")
+        self.residual_check.setToolTip(
+            "Also add <layer>_residual: what the model removed. It should look like noise only; "
+            "shapes of cells or edges in it mean the model removed signal."
+        )
         self.tiles = TileSettings()
         for name in _TILE_ATTRS:
             setattr(self, name, getattr(self.tiles, name))
@@ -109,7 +115,6 @@ class PredictForm(QWidget):
         source.addWidget(self.files_note, 1)
         source.addWidget(self.files_button)
         form.addRow("Image", source)
-        form.addRow(self.files_panel)
         row = QHBoxLayout()
         row.addWidget(self.model_combo, 1)
         row.addWidget(self.load_button)
@@ -117,6 +122,7 @@ class PredictForm(QWidget):
         form.addRow("", self.model_label)
         form.addRow("Axes", self.axes_edit)
         form.addRow("", self.plan_label)
+        form.addRow("", self.residual_check)
         form.addRow("Device", self.device_label)
         buttons = QHBoxLayout()
         buttons.addWidget(self.predict_button)
@@ -125,6 +131,7 @@ class PredictForm(QWidget):
         top = QVBoxLayout(inputs)
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(front)
+        top.addWidget(self.files_panel)  # scrolls with the rest: the front rows stay in view
         top.addWidget(self.advanced)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -148,6 +155,7 @@ class PredictForm(QWidget):
         if label is not None:
             label.setVisible(not files)
         self.plan_label.setVisible(not files and bool(self.plan_label.text()))
+        self.residual_check.setVisible(not files)
         self.files_panel.setVisible(files)
         self.tiles.set_layer_mode(not files)
 
@@ -194,6 +202,11 @@ class PredictForm(QWidget):
             self.progress.setFormat("starting…")
         elif self.progress.maximum() == 0:
             self.progress.setRange(0, 1)
+
+    def end_progress(self, cancelled: bool) -> None:
+        """The prediction is over: the bar keeps the tiles done, without an ETA."""
+        if self.progress.maximum() > 0 and "tiles" in self.progress.format():
+            self.progress.setFormat("%v / %m tiles" + (" (cancelled)" if cancelled else ""))
 
     def show_progress(self, done: int, total: int, eta_s: float | None) -> None:
         """Tiles done of total, with the ETA in the bar's text."""

@@ -25,9 +25,10 @@ def _remove_temp_stores() -> None:  # pragma: no cover - runs at interpreter exi
         lazy_io.remove_store(p)
 
 
-def result_name(source: str, existing: list[str]) -> str:
-    """``<source>_n2v``, or ``<source>_n2v [n]`` with the first free ``n`` (nothing is replaced)."""
-    base = f"{source}{SUFFIX}"
+def result_name(source: str, existing: list[str], suffix: str = SUFFIX) -> str:
+    """``<source>_n2v`` (or another ``suffix``), or ``<source>_n2v [n]`` with the first free ``n``
+    (nothing is replaced)."""
+    base = f"{source}{suffix}"
     name, n = base, 1
     while name in existing:
         name, n = f"{base} [{n}]", n + 1
@@ -41,9 +42,11 @@ def level0(data: Any) -> Any:
     return data
 
 
-def result_kwargs(src: Any, out: PredictOutput, name: str) -> dict[str, Any]:
-    """Keyword arguments for ``viewer.add_image`` of a result: the source's world placement and
-    axis labels, contrast limits from the data, and where the result came from (``metadata``)."""
+def placed_like(
+    src: Any, name: str, limits: tuple[float, float], metadata: dict[str, Any], rgb: bool = True
+) -> dict[str, Any]:
+    """Keyword arguments for ``viewer.add_image`` of a layer made from ``src``: its world placement
+    and axis labels, the colormap (``rgb``: RGB when ``src`` is), ``limits`` and ``metadata``."""
     kwargs: dict[str, Any] = {
         "name": name,
         "scale": src.scale,
@@ -52,13 +55,29 @@ def result_kwargs(src: Any, out: PredictOutput, name: str) -> dict[str, Any]:
         "shear": src.shear,
         "axis_labels": src.axis_labels,
         "units": src.units,
-        "rgb": src.rgb,
-        "contrast_limits": out.contrast_limits,
-        "metadata": {"n2v_source": src.name, "n2v_store": str(out.store) if out.store else None},
+        "rgb": bool(src.rgb and rgb),
+        "contrast_limits": limits,
+        "metadata": metadata,
     }
-    if not src.rgb:
-        kwargs["colormap"] = src.colormap.name
+    if not kwargs["rgb"]:
+        kwargs["colormap"] = src.colormap.name if not src.rgb else "gray"
     return kwargs
+
+
+def result_kwargs(src: Any, out: PredictOutput, name: str) -> dict[str, Any]:
+    """Keyword arguments for ``viewer.add_image`` of a result: the source's world placement and
+    axis labels, contrast limits from the data, and where the result came from (``metadata``)."""
+    store = str(out.store) if out.store else None
+    return placed_like(src, name, out.contrast_limits, {"n2v_source": src.name, "n2v_store": store})
+
+
+def add_beside(viewer: Any, data: Any, kwargs: dict[str, Any], beside: Any) -> Any:
+    """Add an image layer just above ``beside`` in the layer list (on top when it is gone): in grid
+    mode the two are shown next to each other."""
+    layer = viewer.add_image(data, **kwargs)
+    if beside is not None and beside in viewer.layers:
+        viewer.layers.move(viewer.layers.index(layer), viewer.layers.index(beside) + 1)
+    return layer
 
 
 def remove_temp_store_of(layer: Any) -> None:

@@ -167,6 +167,7 @@ class PredictWidget(DockWidget):
             self._check()
 
     def _on_ended(self, cancelled: bool) -> None:
+        self.form.end_progress(cancelled)
         if cancelled:
             self.form.show_status("Cancelled; no layer was added.")
         result, self.layer_mode.result = self.layer_mode.result, None

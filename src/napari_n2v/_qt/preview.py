@@ -1,4 +1,5 @@
-"""Live preview helpers: cut the slice the user is looking at, and show the answer in one layer."""
+"""The live preview of a training run: cut the slice the user is looking at, ask the trainer for the
+current model's answer, and show it (:mod:`napari_n2v._qt.preview_layer`) once it is worth showing."""
 
 from __future__ import annotations
 
@@ -9,11 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from napari.utils.notifications import show_warning
 
-from napari_n2v._qt.layer_kinds import (
-    PREVIEW_KEY,
-    full_array,
-    preview_name,
-)
+from napari_n2v._qt.layer_kinds import full_array
+from napari_n2v._qt.preview_layer import MIN_LIKENESS, PreviewLayer, likeness
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
@@ -26,12 +24,19 @@ if TYPE_CHECKING:  # pragma: no cover
 #: Planes sent around the current one when previewing a 3D model (enough context, still quick).
 PREVIEW_DEPTH = 8
 #: After a preview that took t seconds (request to answer), the next waits at least this many t: a
-#: preview then costs training at most ~1/PREVIEW_SPACING of its time in the prediction itself (a
-#: 512 × 512 preview: ~0.2 s on 2 cores, so at most one every ~8 s). Showing it costs about as much
-#: again on the main thread and in the canvas, which the delay does not see; hence 40, not 20.
+#: preview then costs training at most ~1/PREVIEW_SPACING of its time in the prediction itself.
+#: Showing it costs about as much again on the main thread and in the canvas, which the delay does
+#: not see; hence 40, not 20.
 PREVIEW_SPACING = 40.0
-#: ... but never more than this many seconds (a slow 3D step must not starve the preview).
+#: ... but never more than this share of the training time so far (the picture changes most at the
+#: start: the first previews follow each other within seconds) ...
+PREVIEW_GROWTH = 0.25
+#: ... nor more than this many seconds (a slow 3D step must not starve the preview) ...
 PREVIEW_MAX_WAIT_S = 30.0
+#: ... and at least this many t, also before a first preview was worth showing.
+EARLY_SPACING = 2.0
+#: Seconds of training after which a preview is shown even when it does not look useful yet.
+SHOW_ANYWAY_S = 30.0
 
 
 def cut_slice(
@@ -94,79 +99,61 @@ def data_index(layer: Image, viewer: napari.Viewer) -> list[int]:
     return pos + [0] * (1 if layer.rgb else 0)  # the RGB axis is not a napari dimension
 
 
-def show_preview(
-    viewer: napari.Viewer, source: Image, plane: np.ndarray, current: Image | None
-) -> Image:
-    """Put ``plane`` in the preview layer of ``source``, updating it in place when it exists.
-
-    Returns the preview layer (created on first use with the source's scale, colormap and contrast).
-    """
-    name = preview_name(source.name)
-    rgb = bool(source.rgb)
-    if rgb and np.issubdtype(source.dtype, np.integer):
-        info = np.iinfo(source.dtype)
-        plane = np.clip(plane, info.min, info.max).astype(source.dtype)
-    if current is None or current not in viewer.layers:
-        current = next((ly for ly in viewer.layers if ly.name == name), None)
-    if current is not None and current.data.shape == plane.shape:
-        current.data = plane
-        current.name = name
-        return current
-    if current is not None:  # shape changed (another slice size, another layer): start afresh
-        viewer.layers.remove(current)
-    kwargs: dict[str, Any] = {
-        "name": name,
-        "rgb": rgb,
-        "scale": tuple(source.scale[-2:]),  # a layer's ndim excludes the RGB axis
-        "translate": tuple(source.translate[-2:]),
-        "metadata": {PREVIEW_KEY: source.name},
-    }
-    if not rgb:
-        kwargs["contrast_limits"] = tuple(source.contrast_limits)
-        kwargs["colormap"] = source.colormap.name
-    return viewer.add_image(plane, **kwargs)
-
-
 class LivePreview:
     """The live preview of one training run: cuts the viewed slice and shows the model's answer.
 
-    Main thread only. The preview layer is created once and then updated in place. A request is
-    never made while the last one is unanswered (:attr:`pending`), nor sooner than
-    :data:`PREVIEW_SPACING` times the last answer's delay.
+    Main thread only. The preview layer (:class:`PreviewLayer`) is created on the first answer
+    worth showing, then updated in place. A request is never made while the last one is unanswered
+    (:attr:`pending`), nor before the run has reported a step. Until a preview was shown, they are
+    asked for quickly (the first useful one should come within seconds); afterwards at most every
+    :data:`PREVIEW_GROWTH` of the training time so far (frequent while the picture sharpens), never
+    sooner than :data:`PREVIEW_SPACING` times the last answer's delay allows, nor later than
+    :data:`PREVIEW_MAX_WAIT_S`.
     """
+
+    #: Seconds of training after which a preview is shown even if it does not look useful yet.
+    show_anyway_s = SHOW_ANYWAY_S
 
     def __init__(self, viewer: napari.Viewer) -> None:
         self.viewer = viewer
         self.source: Image | None = None
-        self.layer: Image | None = None
+        self.view = PreviewLayer(viewer)
         self._axes = "YX"
         self._is_3d = False
         self._key: tuple[str, int | None] = ("YX", None)
+        self._noisy: np.ndarray | None = None  # the plane of the last cut, as shown
         self.pending = False
+        self.trained_s: float | None = None  # training time of the newest step (None: no step yet)
         self.requests = 0  # requests made (tests check the throttle)
         self.finals = 0  # final previews being computed (tests wait for them)
+        self.shown = False  # whether a preview of this run was shown
         self._asked_at = self._not_before = 0.0
+
+    @property
+    def layer(self) -> Image | None:
+        """The preview layer, or None before the first preview was shown."""
+        return self.view.layer
 
     def set_source(self, source: Image, axes: str, is_3d: bool) -> None:
         """Preview ``source`` (whose data has ``axes``) for a 2D or 3D model; a new run begins."""
         self.source, self._axes, self._is_3d = source, axes, is_3d
-        self.pending, self._not_before = False, 0.0
+        self.pending, self._not_before, self.trained_s, self.shown = False, 0.0, None, False
 
     def cut(self) -> tuple[np.ndarray, str] | None:
         """The slice to denoise now and its axes, or None when the source layer is gone."""
         src = self.source
         if src is None or src not in self.viewer.layers:
             return None
-
         data = full_array(src)
         image, axes, z = cut_slice(data, self._axes, data_index(src, self.viewer), self._is_3d)
         self._key = (axes, z)
+        self._noisy = to_display(image, axes, z)
         return image, axes
 
     def request(self, trainer: Trainer | None) -> None:
         """Ask ``trainer`` for a preview of the slice in view (answered after its next step)."""
         now = time.monotonic()
-        if trainer is None or self.pending or now < self._not_before:
+        if trainer is None or self.trained_s is None or self.pending or now < self._not_before:
             return
         cut = self.cut()
         if cut is not None:
@@ -188,24 +175,45 @@ class LivePreview:
         def finished() -> None:
             self.finals -= 1
 
+        def show(image: np.ndarray) -> None:
+            self.show(image, final=True)
+
         handlers = Handlers(
-            ignore, self.show, lambda exc: show_warning(f"Preview failed: {exc}"), ignore, finished
+            ignore, show, lambda exc: show_warning(f"Preview failed: {exc}"), ignore, finished
         )
         self.finals += 1
         return start_worker(_call(model.predict, *cut), handlers)
 
-    def show(self, image: np.ndarray) -> None:
-        """Show the answer to the last :meth:`cut` in the preview layer."""
+    def show(self, image: np.ndarray, final: bool = False) -> None:
+        """Show the answer to the last :meth:`cut` in the preview layer, once it is worth showing
+        (``final``: the trained model's answer, always shown)."""
+        plane = to_display(np.asarray(image), *self._key)
+        worth = final or self.shown or self._worth_showing(plane)
         if self.pending:
             now = time.monotonic()
-            self.pending, self._not_before = (
-                False,
-                now + min(PREVIEW_MAX_WAIT_S, PREVIEW_SPACING * (now - self._asked_at)),
-            )
-        if self.source is None or self.source not in self.viewer.layers:
+            delay = now - self._asked_at
+            if worth:
+                trained = self.trained_s or 0.0
+                wait = min(PREVIEW_MAX_WAIT_S, PREVIEW_SPACING * delay, PREVIEW_GROWTH * trained)
+            else:
+                wait = 0.0
+            self.pending, self._not_before = False, now + max(wait, EARLY_SPACING * delay)
+        if not worth or self.source is None or self.source not in self.viewer.layers:
             return
-        plane = to_display(np.asarray(image), *self._key)
-        self.layer = show_preview(self.viewer, self.source, plane, self.layer)
+        self.view.show(self.source, plane)
+        self.shown = True
+
+    def _worth_showing(self, plane: np.ndarray) -> bool:
+        """Whether a preview of the running model may be shown: it looks like a denoised slice, or
+        the run has trained for :attr:`show_anyway_s`."""
+        if (self.trained_s or 0.0) >= self.show_anyway_s:
+            return True
+        noisy = self._noisy
+        return (
+            noisy is not None
+            and noisy.shape == plane.shape
+            and likeness(plane, noisy) >= MIN_LIKENESS
+        )
 
 
 def _call(fn: Any, *args: Any) -> Any:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from napari.utils.notifications import show_error
 from qtpy.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from napari_n2v._qt.last_folder import remember, start_folder
 from napari_n2v.core.errors import N2VError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -16,9 +17,11 @@ if TYPE_CHECKING:  # pragma: no cover
 MODEL_SUFFIX = ".n2v.safetensors"
 
 
-def ask_save_path(parent: QWidget, model: N2VModel) -> Path | None:
-    """Ask for a file name (None if cancelled); the model suffix is added when missing."""
-    start = str(Path.home() / f"{model.name.split(' (')[0]}{MODEL_SUFFIX}")
+def ask_save_path(parent: QWidget, model: N2VModel, folder: Path | None = None) -> Path | None:
+    """Ask for a file name, starting in ``folder`` (default: the last folder used); None if
+    cancelled. The model suffix is added when missing."""
+    folder = folder if folder is not None else start_folder()
+    start = str(folder / f"{model.name.split(' (')[0]}{MODEL_SUFFIX}")
     path, _ = QFileDialog.getSaveFileName(
         parent,
         "Save N2V model",
@@ -48,7 +51,9 @@ def save_model(parent: QWidget, model: N2VModel, path: str | Path) -> Path | Non
             return None
         overwrite = True
     try:
-        return model.save(path, overwrite=overwrite)
+        saved = model.save(path, overwrite=overwrite)
+        remember(saved)
+        return saved
     except (N2VError, OSError) as err:
         show_error(f"Could not save the model: {err}")
         return None

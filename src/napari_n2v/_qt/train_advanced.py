@@ -1,5 +1,6 @@
-"""The Train widget's advanced settings (folded away): axes, learning rate, validation, N2V2, structN2V,
-augmentation, seed, device and the U-Net's size. Controls and texts come from the TrainConfig fields."""
+"""The Train widget's advanced settings (folded away): axes, learning rate, validation, blind spot, N2V2,
+structN2V, augmentation, seed, device and the U-Net's size. Controls and texts come from the TrainConfig
+fields."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ from napari_n2v._qt.controls import field_label, field_spin, field_tooltip, fiel
 from napari_n2v.core.config import TrainConfig
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+#: Blind spots offered (any other box can be typed, e.g. 7x7); 3D data add the cube.
+BLIND_SPOTS_2D = ("auto", "pixel", "3x3", "5x5", "1x3", "1x5", "3x1", "5x1")
+BLIND_SPOTS_3D = (*BLIND_SPOTS_2D, "3x3x3")
 #: Fields shown as magicgui widgets, in the form's order.
 _ROWS = ("learning_rate", "steps_per_epoch", "val_fraction", "val_patches")
 FIELDS = (*_ROWS, "n2v2", "augment", "depth", "struct_span")
@@ -57,6 +61,9 @@ class AdvancedSettings(QWidget):
         self.device.addItems(DEVICES)
         self.device.setCurrentText(d.device if d.device in DEVICES else "auto")
         self.device.setToolTip(field_tooltip(TrainConfig, "device"))
+        self.blind_spot = QComboBox()
+        self.blind_spot.setEditable(True)  # any box the engine reads, e.g. 7x7 or 1x1x5
+        self.blind_spot.setToolTip(field_tooltip(TrainConfig, "blind_spot"))
         self.axes_override = QLineEdit()
         self.axes_override.setPlaceholderText("from the layer")
         self.axes_override.setToolTip(field_tooltip(TrainConfig, "axes"))
@@ -65,6 +72,7 @@ class AdvancedSettings(QWidget):
         self.n_filters.valueChanged.connect(self._emit)
         self.struct_axis.currentIndexChanged.connect(self._emit)
         self.device.currentIndexChanged.connect(self._emit)
+        self.blind_spot.currentTextChanged.connect(self._emit)
         self.axes_override.textChanged.connect(self._emit)
         self.set_is_3d(False)
 
@@ -73,6 +81,7 @@ class AdvancedSettings(QWidget):
         adv.addRow(field_label(TrainConfig, "axes"), self.axes_override)
         for name in _ROWS:
             adv.addRow(field_label(TrainConfig, name), self.fields[name].native)
+        adv.addRow(field_label(TrainConfig, "blind_spot"), self.blind_spot)
         adv.addRow("", self.n2v2)
         struct_row = QHBoxLayout()
         struct_row.addWidget(self.struct_axis, 1)
@@ -90,7 +99,13 @@ class AdvancedSettings(QWidget):
         self.changed.emit()
 
     def set_is_3d(self, is_3d: bool) -> None:
-        """Offer Z as a structN2V axis only for 3D training (no signal)."""
+        """Offer Z as a structN2V axis and a cube as blind spot only for 3D training (no signal)."""
+        text = self.blind_spot.currentText() or "auto"
+        self.blind_spot.blockSignals(True)
+        self.blind_spot.clear()
+        self.blind_spot.addItems(BLIND_SPOTS_3D if is_3d else BLIND_SPOTS_2D)
+        self.blind_spot.setCurrentText(text)
+        self.blind_spot.blockSignals(False)
         current = self.struct_axis.currentData()
         self.struct_axis.blockSignals(True)
         self.struct_axis.clear()
@@ -112,5 +127,6 @@ class AdvancedSettings(QWidget):
             seed=spin_value(self.seed),
             n_filters=spin_value(self.n_filters),
             device=self.device.currentText(),
+            blind_spot=self.blind_spot.currentText().strip() or "auto",
         )
         return kw

@@ -1,4 +1,5 @@
-"""The Train widget's inputs: which layer, what its axes mean, and the settings; checked as you type."""
+"""The Train widget's inputs: which layer, what its axes mean, its noise, and the settings; checked as
+you type."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from napari_n2v._qt.axes_choice import AxesChoice
 from napari_n2v._qt.layer_combo import LayerCombo
 from napari_n2v._qt.layer_kinds import full_array
 from napari_n2v._qt.more_layers import MoreLayers
+from napari_n2v._qt.noise_panel import NoisePanel
 from napari_n2v._qt.train_settings import TrainSettings
 from napari_n2v.core.axes import validate_axes
 from napari_n2v.core.errors import N2VError
@@ -33,11 +35,12 @@ class TrainInputs(QWidget):
     def __init__(self, viewer: napari.Viewer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.viewer = viewer
-        self.layer_combo = LayerCombo(viewer)
-        self.val_combo = LayerCombo(viewer, none_text="none (split the image)")
+        self.layer_combo = LayerCombo(viewer, inputs_only=True)
+        self.val_combo = LayerCombo(viewer, none_text="none (split the image)", inputs_only=True)
         self.val_combo.setToolTip("An optional second image to measure the validation loss on.")
         self.more_layers = MoreLayers(viewer)
         self.axes_choice = AxesChoice()
+        self.noise = NoisePanel()
         self.settings = TrainSettings()
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
@@ -50,6 +53,7 @@ class TrainInputs(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(form)
         lay.addWidget(self.axes_choice)
+        lay.addWidget(self.noise)
         lay.addWidget(self.settings)
         lay.addWidget(self.error_label)
         self.layer_combo.currentIndexChanged.connect(self._on_layer_changed)
@@ -57,9 +61,11 @@ class TrainInputs(QWidget):
         self.more_layers.changed.connect(self.validate)
         self.axes_choice.changed.connect(self._on_axes_changed)
         self.settings.changed.connect(self.validate)
+        self.noise.button.clicked.connect(self.check_noise)
         self._on_layer_changed()
 
     def _on_layer_changed(self, *_args: object) -> None:
+        self.noise.forget()
         layer = self.layer_combo.layer()
         self.more_layers.set_first(layer.name if layer is not None else None)
         if layer is None:
@@ -71,6 +77,7 @@ class TrainInputs(QWidget):
         self.axes_choice.set_layer(full_array(layer).shape, bool(layer.rgb), labels)
 
     def _on_axes_changed(self) -> None:
+        self.noise.forget()
         axes = self.axes()
         self.settings.set_is_3d(axes is not None and "Z" in axes)  # emits changed -> validate
 
@@ -100,8 +107,26 @@ class TrainInputs(QWidget):
                 )
         except N2VError as err:
             config, message = None, str(err)
+        self.noise.set_enabled(self._noise_input() is not None)
+        self.noise.show_choice(config)
         self.show_problem(message)
         return config
+
+    def _noise_input(self) -> tuple[Any, str, str] | None:
+        """The chosen layer's data, its checked axes and its name; None when the axes do not fit."""
+        layer, axes = self.layer_combo.layer(), self.axes()
+        if layer is None or axes is None:
+            return None
+        data = full_array(layer)
+        try:
+            return data, validate_axes(axes, data.shape), layer.name
+        except N2VError:
+            return None
+
+    def check_noise(self) -> bool:
+        """Run the Noise check on the chosen layer with its axes (in a worker)."""
+        got = self._noise_input()
+        return got is not None and self.noise.check(*got)
 
     def _check_more(self, axes: str) -> None:
         """Every ticked extra layer must have the first image's axes (sizes may differ)."""
@@ -149,3 +174,4 @@ class TrainInputs(QWidget):
         self.layer_combo.disconnect_viewer()
         self.val_combo.disconnect_viewer()
         self.more_layers.disconnect_viewer()
+        self.noise.shutdown()

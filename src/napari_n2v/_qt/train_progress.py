@@ -20,11 +20,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Seconds between two renders of the bar and the status line (1 Hz); the Train widget redraws the
 #: loss plot in the same event-loop pass. Any repaint of napari's window re-composites its OpenGL
-#: canvas, which a software renderer (VMs, remote desktops, CI's Xvfb) does on the CPU: ~10 ms per
-#: repaint before anything is drawn, ~25 ms with bar, status and plot. On 2 cores the widget trained
-#: at 0.78 of the headless rate rendering at 4 Hz, and at 0.94 at 1 Hz on the default 1000-step run
-#: (`python -m benchmarks run widget`, docs/benchmarks.md); a loss curve and an ETA need no more.
+#: canvas, which a software renderer (VMs, remote desktops, CI's Xvfb) does on the CPU, taking time
+#: from training; a loss curve and an ETA need no more than this (`python -m benchmarks run widget`).
 RENDER_S = 1.0
+#: Steps after the first reported one before the widget tells an ETA (the pace is known by then).
+ETA_STEPS = 2
 
 
 class TrainProgress(QWidget):
@@ -43,6 +43,10 @@ class TrainProgress(QWidget):
         self.time_limit_s: float | None = None
         self.renders = 0  # how often an event was rendered (tests check the throttle)
         self._last: TrainEvent | None = None
+        self._first: tuple[int, float] | None = None  # (step, elapsed) of the first step reported
+        self._eta: float | None = None
+        self.final: TrainEvent | None = None  # the newest step of the run
+        self.blind_spot = ""  # the run's blind spot, said in the status line
         self._shown_at = 0.0
         self._held = False  # the status line says something else until the next run
 
@@ -54,12 +58,26 @@ class TrainProgress(QWidget):
         self.bar.setValue(0)
         self.bar.setFormat("%v / %m s" if self.time_limit_s else "%v / %m steps")
         self._last, self._shown_at, self._held = None, 0.0, False
+        self._first, self._eta, self.final, self.blind_spot = None, None, None, ""
         self.status.setText("Starting…")
+
+    def eta(self, ev: TrainEvent) -> float | None:
+        """Seconds left: the time budget left, or the steps left at the pace since the first step
+        reported (validation and previews included); None until the pace is known."""
+        if self.time_limit_s:
+            return max(0.0, self.time_limit_s - ev.elapsed_s)
+        if self._first is None:
+            self._first = (ev.step, ev.elapsed_s)
+        step0, t0 = self._first
+        if ev.step - step0 < ETA_STEPS or ev.elapsed_s - t0 <= 0:
+            return None
+        return (ev.total_steps - ev.step) * (ev.elapsed_s - t0) / (ev.step - step0)
 
     def show_step(self, ev: TrainEvent) -> bool:
         """Keep ``ev``; render it when the last render is :data:`RENDER_S` old. Returns whether it
         rendered now (the caller repaints what goes with it in the same pass)."""
-        self._last = ev
+        self._last = self.final = ev
+        self._eta = self.eta(ev)
         if time.monotonic() - self._shown_at >= RENDER_S:
             self.flush()
             return True
@@ -77,7 +95,7 @@ class TrainProgress(QWidget):
             return
         self._shown_at = time.monotonic()
         self.renders += 1
-        eta = format_eta(ev.eta_s)
+        eta = format_eta(self._eta)
         if self.time_limit_s:
             self.bar.setValue(min(self.bar.maximum(), int(ev.elapsed_s)))
             used, limit = format_eta(ev.elapsed_s), format_eta(self.time_limit_s)
@@ -88,7 +106,27 @@ class TrainProgress(QWidget):
             self.bar.setFormat(f"%v / %m steps · ETA {eta}")
         if self._held:
             return
+        spot = f", blind spot {self.blind_spot}" if self.blind_spot else ""
         self.status.setText(
             f"Training: epoch {ev.epoch}, {ev.patches_per_s:.0f} patches/s, "
-            f"{ev.elapsed_s:.0f} s elapsed."
+            f"{ev.elapsed_s:.0f} s elapsed{spot}."
         )
+
+    def end(self, stopped: bool) -> None:
+        """The run is over: the bar shows where it ended (no ETA left to tell)."""
+        self.flush()
+        ev = self.final
+        if ev is None:  # ended before its first step
+            self.bar.setRange(0, 1)
+            self.bar.setValue(0)
+            self.bar.setFormat("no steps")
+            return
+        took = format_eta(ev.elapsed_s)
+        verb = "stopped at" if stopped else "done:"
+        if self.time_limit_s:
+            self.bar.setValue(min(self.bar.maximum(), int(ev.elapsed_s)))
+            self.bar.setFormat(f"{verb} {took} / {format_eta(self.time_limit_s)} · {ev.step} steps")
+        else:
+            self.bar.setRange(0, max(1, ev.total_steps))
+            self.bar.setValue(ev.step)
+            self.bar.setFormat(f"{verb} step %v / %m · {took}")

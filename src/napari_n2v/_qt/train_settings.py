@@ -51,7 +51,8 @@ class TrainSettings(QWidget):
         self.duration = TrainDuration()
         self.steps = self.duration.steps
         self.adv = AdvancedSettings()
-        for name in (*FIELDS, "seed", "n_filters", "struct_axis", "device", "axes_override"):
+        adv_names = ("seed", "n_filters", "struct_axis", "device", "axes_override", "blind_spot")
+        for name in (*FIELDS, *adv_names):
             setattr(self, name, getattr(self.adv, name))
         self.fields = {"steps": self.duration.steps_field, **self.adv.fields}
         self.device_label = QLabel()
@@ -75,7 +76,7 @@ class TrainSettings(QWidget):
         form.addRow(field_label(TrainConfig, "masked_pixels", "/ patch"), self.masked)
         form.addRow("Train for", self.duration)
         form.addRow(field_label(TrainConfig, "batch_size"), self.batch)
-        form.addRow("Device", self.device_label)
+        form.addRow("Runs on", self.device_label)  # the Device choice is in the advanced rows
         return form
 
     # --- state ----------------------------------------------------------------------------------
@@ -109,6 +110,7 @@ class TrainSettings(QWidget):
             d = defaults_for(machine, self._is_3d)
             self.batch.setSpecialValueText(f"auto ({d.batch_size})")
             self.adv.n_filters.setSpecialValueText(f"auto ({d.n_filters})")
+            self.duration.suit(machine.kind)
         except N2VError:
             self.batch.setSpecialValueText("auto")
             self.adv.n_filters.setSpecialValueText("auto")

@@ -1,4 +1,5 @@
-"""The Train dock widget: pick an image, click Train, watch the loss and a live denoised preview.
+"""The Train dock widget: pick an image, check its noise, click Train, watch the loss and a live denoised
+preview; when the run ends, a quality check and a comparison with classical filters follow.
 
 It renders a :class:`napari_n2v.run_models.train_run.TrainRun` (the state: model, job, source, config) and
 forwards clicks to it; the run's job runs in a superqt worker (:func:`napari_n2v._qt.worker.start_worker`).
@@ -16,6 +17,8 @@ from qtpy.QtWidgets import QVBoxLayout, QWidget
 
 from napari_n2v._qt.dock_fit import DockWidget, VScrollArea
 from napari_n2v._qt.export_dialog import export_trained
+from napari_n2v._qt.judge_panel import JudgePanel
+from napari_n2v._qt.last_folder import start_folder
 from napari_n2v._qt.layer_kinds import full_array
 from napari_n2v._qt.loss_plot import LossPlot
 from napari_n2v._qt.preview import LivePreview
@@ -24,6 +27,7 @@ from napari_n2v._qt.train_buttons import TrainButtons
 from napari_n2v._qt.train_inputs import TrainInputs
 from napari_n2v._qt.train_progress import TrainProgress
 from napari_n2v._qt.worker import notify_error, start_worker
+from napari_n2v.run_models.job_state import JobRun
 from napari_n2v.run_models.jobs import disconnect_all
 from napari_n2v.run_models.train_run import TrainRun
 
@@ -42,8 +46,8 @@ class TrainWidget(DockWidget):
     state. The trained model is :attr:`model`, also in the session registry.
     """
 
-    #: Milliseconds between live preview requests (tests make it shorter).
-    preview_interval_ms = 3000
+    #: Milliseconds between checks whether a live preview is due (:class:`LivePreview` decides).
+    preview_interval_ms = 500
 
     def __init__(self, napari_viewer: napari.Viewer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -60,13 +64,17 @@ class TrainWidget(DockWidget):
         self.reset_button, self.save_button, self.export_button = b.reset, b.save, b.export
         self.progress_view = TrainProgress()
         self.progress, self.status = self.progress_view.bar, self.progress_view.status
+        self.judge = JudgePanel(napari_viewer)
+        self.noise = self.inputs.noise
         self.loss_plot = LossPlot()
+        self._judged: tuple[Any, str, str] | None = None  # the run's first image, axes, layer name
         self._timer = QTimer(self)
         self._timer.timeout.connect(lambda: self.preview.request(self.run.trainer))
         lay = QVBoxLayout(self)
         lay.addWidget(VScrollArea(self.inputs))  # the form scrolls; buttons and plot stay in view
         lay.addWidget(b)
         lay.addWidget(self.progress_view)
+        lay.addWidget(self.judge)
         lay.addWidget(self.loss_plot, 1)
         self.inputs.validity_changed.connect(self._update_buttons)
         b.train.clicked.connect(lambda: self.start(resume=False))
@@ -76,8 +84,9 @@ class TrainWidget(DockWidget):
         b.save.clicked.connect(lambda: self.save_model())
         b.export.clicked.connect(lambda: self.export_model())
         _follow(self.run, self)
-        run, extra = self.run, self._extra  # no widget: they end the threads while Qt deletes us
-        self.destroyed.connect(lambda *_: _end(run, extra, gone=True))
+        # no widget in the lambda: it ends the threads while Qt deletes us
+        runs, extra = (self.run, self.judge.run, self.noise.run), self._extra
+        self.destroyed.connect(lambda *_: _end(runs, extra, gone=True))
         self.validate()
 
     @property
@@ -107,7 +116,9 @@ class TrainWidget(DockWidget):
         self.preview.set_source(layer, config.axes, config.is_3d)
         self.loss_plot.continue_run() if resume else self.loss_plot.clear()
         self.progress_view.start(config)
+        self.judge.clear()
         arrays, names = self.inputs.images()
+        self._judged = (arrays[0], config.axes, layer.name)
         several = len(arrays) > 1
         kw: dict[str, Any] = {
             "source_name": layer.name + (f" + {len(arrays) - 1} more" if several else ""),
@@ -116,6 +127,8 @@ class TrainWidget(DockWidget):
             "image_names": names if several else None,
         }
         if self.run.start(arrays if several else arrays[0], config, **kw):
+            spot = self.run.blind_spot
+            self.progress_view.blind_spot = spot.spec if spot is not None else ""
             self._timer.start(self.preview_interval_ms)
 
     def stop(self) -> None:
@@ -128,6 +141,7 @@ class TrainWidget(DockWidget):
     def reset(self) -> None:
         """Forget the current model and the loss curve (the registry keeps its models)."""
         self.run.reset()
+        self.judge.clear()
         self.loss_plot.clear()
         self.progress.setValue(0)
         self.status.setText("Ready.")
@@ -137,12 +151,13 @@ class TrainWidget(DockWidget):
         if not self.run.running:
             self._timer.stop()
             self.progress_view.hold_status(self.status.text())  # what ended the run stays
-            self.progress_view.flush()
+            self.progress_view.end(stopped=self.run.cancel_requested)
             self.loss_plot.redraw()
             self.validate()
         self._update_buttons()
 
     def _on_step(self, ev: Any) -> None:
+        self.preview.trained_s = ev.elapsed_s
         self.loss_plot.add_train(ev.step, ev.train_loss)
         if ev.val_loss is not None:
             self.loss_plot.add_val(ev.step, ev.val_loss)
@@ -161,16 +176,23 @@ class TrainWidget(DockWidget):
 
     def _on_ended(self, text: str) -> None:
         self.status.setText(text)
-        if self.run.model is not None:
-            worker = self.preview.final(self.run.model)
+        model = self.run.model
+        if model is not None:
+            worker = self.preview.final(model)
             self._extra[:] = [w for w in self._extra if w.is_running] + ([worker] if worker else [])
+            if self._judged is not None:
+                image, axes, source = self._judged
+                self.judge.judge(model, image, axes, source)
 
     # --- saving and export ------------------------------------------------------------------------------
     def save_model(self, path: str | Path | None = None) -> Path | None:
         """Save the current model (asks for a file when ``path`` is None); never overwrites silently."""
         if self.model is None:
             return None
-        path = ask_save_path(self, self.model) if path is None else Path(path)
+        if path is None:
+            path = ask_save_path(self, self.model, start_folder(self.layer_combo.layer()))
+        else:
+            path = Path(path)
         saved = save_model(self, self.model, path) if path is not None else None
         if saved is not None:
             self.status.setText(f"Saved {saved}.")
@@ -187,7 +209,7 @@ class TrainWidget(DockWidget):
     # --- closing ----------------------------------------------------------------------------------------
     def shutdown(self) -> None:
         """Stop any run and wait for its thread; stop following the viewer. Safe to call twice."""
-        _end(self.run, self._extra)
+        _end((self.run, self.judge.run, self.noise.run), self._extra)
         self.inputs.disconnect_viewer()
         try:
             self._timer.stop()
@@ -206,10 +228,11 @@ def _follow(r: TrainRun, w: TrainWidget) -> None:
     r.ended.connect(w._on_ended)
 
 
-def _end(run: TrainRun, extra: list[Any], gone: bool = False) -> None:
+def _end(runs: tuple[JobRun, ...], extra: list[Any], gone: bool = False) -> None:
     if gone:  # Qt deleted the widget: nothing may call it any more
-        disconnect_all(run)
-    run.shutdown()
+        disconnect_all(*runs)
+    for run in runs:
+        run.shutdown()
     for w in extra:
         w.quit()
     deadline = time.monotonic() + 10.0  # a final preview is one prediction: let it end, not be cut

@@ -7,6 +7,7 @@ with display hints computed off the main thread.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -39,11 +40,17 @@ class PredictOutput:
         ``(low, high)`` from the data (robust percentiles; a strided sample of a lazy result).
     store
         The zarr directory holding the result, or None when it is in memory.
+    residual
+        ``noisy - denoised`` (lazy when the result is), or None when it was not asked for.
+    residual_limits
+        Contrast limits of the residual, symmetric around 0.
     """
 
     data: Any
     contrast_limits: tuple[float, float]
     store: Path | None = None
+    residual: Any = None
+    residual_limits: tuple[float, float] = (-1.0, 1.0)
 
 
 def contrast_limits(data: Any, n_spatial: int = 2) -> tuple[float, float]:
@@ -90,12 +97,25 @@ def _take(data: Any, idx: list[Any]) -> np.ndarray:
     return out.compute() if hasattr(out, "compute") else out
 
 
+def residual_of(noisy: Any, denoised: Any, n_spatial: int = 2) -> tuple[Any, tuple[float, float]]:
+    """``noisy - denoised`` as float32 (a lazy dask array when either is lazy) and contrast limits
+    symmetric around 0 (from the :data:`PERCENTILES` of its magnitude)."""
+    if lazy_io.is_lazy(noisy) or lazy_io.is_lazy(denoised):
+        residual = lazy_io.as_dask(noisy).astype(np.float32) - lazy_io.as_dask(denoised)
+    else:
+        residual = np.asarray(noisy, dtype=np.float32) - np.asarray(denoised, dtype=np.float32)
+    lo, hi = contrast_limits(residual, n_spatial)
+    reach = max(abs(lo), abs(hi))
+    return residual, (-reach, reach)
+
+
 def run_prediction(
     model: Denoiser,
     data: Any,
     axes: str,
     config: PredictConfig,
     out_path: Path | None = None,
+    residual: bool = False,
 ) -> Generator[Any, None, PredictOutput]:
     """Predict ``data``; yield the engine's progress events; return the result and display hints.
 
@@ -112,12 +132,19 @@ def run_prediction(
     out_path
         Directory of a new zarr store to stream the result into (peak memory ~ a few tiles), shown
         lazily afterwards; None keeps the result in memory. The store is removed if prediction fails.
+    residual
+        Also return ``data - result`` (:func:`residual_of`), to check what was removed.
 
     Returns
     -------
     PredictOutput
     """
-    return (yield from _run(model, data, axes, config, out_path))
+    out = yield from _run(model, data, axes, config, out_path)
+    if not residual:
+        return out
+    n_spatial = len(axes) - min(axes.index(a) for a in ("ZYX" if model.is_3d else "YX"))
+    diff, limits = residual_of(data, out.data, n_spatial)
+    return dataclasses.replace(out, residual=diff, residual_limits=limits)
 
 
 def _run(

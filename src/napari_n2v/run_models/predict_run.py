@@ -106,15 +106,17 @@ class PredictRun(JobRun):
         *,
         source_name: str,
         out_path: Path | None = None,
+        residual: bool = False,
     ) -> bool:
-        """Predict ``data`` (``out_path``: stream into a new zarr store there). False if not started."""
+        """Predict ``data`` (``out_path``: stream into a new zarr store there; ``residual``: return
+        ``data - result`` too). False if not started."""
         from napari_n2v.run_models.predict_job import run_prediction
 
         model = self.model
         if self.running or model is None:
             return False
         self.source_name, self.store = source_name, out_path
-        return self._launch(run_prediction(model, data, axes, config, out_path))
+        return self._launch(run_prediction(model, data, axes, config, out_path, residual))
 
     # --- the kernel's hooks --------------------------------------------------------------------------
     # cancel(): the job quits at the next tile; nothing is returned and a streamed store is deleted.

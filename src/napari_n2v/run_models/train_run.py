@@ -24,6 +24,7 @@ from napari_n2v.run_models.registry import ModelRegistry, get_registry
 if TYPE_CHECKING:  # pragma: no cover
     from napari_n2v.core.config import TrainConfig
     from napari_n2v.core.model.n2v_model import N2VModel
+    from napari_n2v.core.plan.blind_spot import BlindSpot
     from napari_n2v.core.train.checkpointing import Checkpointing
     from napari_n2v.core.train.trainer import Trainer
 
@@ -63,6 +64,7 @@ class TrainRun(JobRun):
         self.trainer: Trainer | None = None
         self.source_name: str | None = None
         self.config: TrainConfig | None = None
+        self.blind_spot: BlindSpot | None = None  # the last run's, as its plan settled it
         self.last: TrainEvent | None = None
 
     # --- state -------------------------------------------------------------------------------------
@@ -104,7 +106,7 @@ class TrainRun(JobRun):
         except (N2VError, MemoryError) as err:
             return self._refuse(error_message(err, self.what))
         self.trainer, self.config, self.source_name = trainer, config, source_name
-        self.last = None
+        self.blind_spot, self.last = trainer.plan.blind_spot, None
         return self._launch(trainer.run())
 
     def stop(self) -> None:

@@ -4,7 +4,7 @@ line, or chosen from the noise of the training data itself (``auto``), and check
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -13,6 +13,9 @@ from napari_n2v.core.errors import N2VError
 from napari_n2v.core.model.denoiser import Denoiser
 from napari_n2v.core.noise.footprint import format_blind_spot, parse_blind_spot
 from napari_n2v.core.train.prepare import TrainData
+
+if TYPE_CHECKING:  # pragma: no cover
+    from napari_n2v.core.noise.report import NoiseReport
 
 #: ``auto`` takes a box only when the noise's correlation at one pixel's distance reaches this: weaker
 #: correlation costs a one-pixel blind spot little, while a box always costs some detail (and fine
@@ -65,6 +68,11 @@ def _from_noise(data: TrainData, config: TrainConfig) -> tuple[str, str]:
             "one pixel: the training data is too small to measure its noise (choose one with "
             "--blind-spot if the noise is correlated)"
         )
+    return auto_blind_spot(report)
+
+
+def auto_blind_spot(report: NoiseReport) -> tuple[str, str]:
+    """The blind spot ``auto`` takes for noise measured as ``report``, and why (one clause)."""
     lag1 = {a: v[0] for a, v in report.acf.items()}
     said = ", ".join(f"{v:.2f} along {a}" for a, v in lag1.items())
     if report.verdict == "white":
