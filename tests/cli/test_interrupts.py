@@ -85,8 +85,11 @@ def test_kill_9_then_resume_goes_on_from_the_checkpoint(noisy, tmp_path, capsys)
 
 
 @POSIX
-@pytest.mark.parametrize(("sig", "code"), [("SIGTERM", 143), ("SIGHUP", 129)])
-def test_sigterm_and_sighup_stop_save_and_keep_the_checkpoint(noisy, tmp_path, sig, code):
+@pytest.mark.parametrize(
+    ("sig", "code", "name"),
+    [("SIGTERM", 143, "SIGTERM"), ("SIGHUP", 129, "SIGHUP"), ("SIGINT", 130, "Ctrl-C")],
+)
+def test_sigterm_sighup_ctrl_c_stop_save_and_keep_the_checkpoint(noisy, tmp_path, sig, code, name):
     out, ckpt = tmp_path / "m.n2v.safetensors", tmp_path / "m.ckpt.safetensors"
     proc = _cli("train", str(noisy), "--out", str(out), "--steps", "100000", *TRAIN,
                 "--checkpoint-every", "0.2s")  # fmt: skip
@@ -98,7 +101,8 @@ def test_sigterm_and_sighup_stop_save_and_keep_the_checkpoint(noisy, tmp_path, s
         proc.kill()
     assert proc.returncode == code, err
     model = load_model(out)
-    assert f"stopped by {sig} after {model.steps_trained} steps: saved the best model" in err
+    assert f"{name}: stopping after this step" in err
+    assert f"stopped by {name} after {model.steps_trained} steps: saved the best model" in err
     assert load_checkpoint(ckpt).step == model.steps_trained  # --resume goes on from here
     assert "kept the checkpoint" in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["img.tif", out.name, ckpt.name])

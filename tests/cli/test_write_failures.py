@@ -123,8 +123,12 @@ def test_a_failing_model_save_says_where_the_run_is_kept(img, tmp_path, capsys, 
     monkeypatch.setattr(st, "save_file", refuse_the_model)
     assert main(["train", str(img), "--out", str(out), *TRAIN]) == 2
     ckpt = tmp_path / "new.ckpt.safetensors"
-    _one_error(capsys, "permission denied writing", f"the run is kept in {ckpt}", "--resume")
+    _one_error(capsys, "permission denied writing", f"the last checkpoint is {ckpt}", "--resume")
     monkeypatch.undo()
+    other = tmp_path / "other.n2v.safetensors"  # --continue-from a checkpoint resumes from it
+    more = [a if a != "4" else "6" for a in TRAIN]
+    assert main(["train", str(img), "--out", str(other), *more, "--continue-from", str(ckpt)]) == 0
+    assert load_model(other).steps_trained == 6 and ckpt.exists()
     assert main(["train", str(img), "--out", str(out), *TRAIN, "--resume"]) == 0
     assert load_model(out).steps_trained == 4 and not ckpt.exists()
 

@@ -57,23 +57,32 @@ def _same(a, b):
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
-def test_stopped_and_resumed_run_ends_where_the_uninterrupted_one_does(image, tmp_path):
+@pytest.mark.parametrize("lag", [0, 2])
+def test_stopped_and_resumed_run_ends_where_the_uninterrupted_one_does(image, tmp_path, lag):
+    """``lag`` 2: losses read two steps late, as on a GPU (the stop then lands two steps later)."""
     whole = _run(Trainer(image, CFG))
     path = tmp_path / "m.ckpt.safetensors"
     first = Trainer(image, CFG, checkpoint=Checkpointing(path, NEVER))
-    _run(first, stop_at=4)
+    first.lag = lag
+    _run(first, stop_at=4 if lag == 0 else 5)  # lag 2: step 6 already queued, then stopped
     ckpt = load_checkpoint(path)
-    assert ckpt.step == 4 and ckpt.seed == 3 and len(ckpt.val_history) == 2
+    reached = 4 if lag == 0 else 6
+    assert ckpt.step == reached and ckpt.seed == 3 and len(ckpt.val_history) == reached // 2
     events: list = []
     second = Trainer(image, CFG.replace(seed=99), checkpoint=Checkpointing(path, NEVER, ckpt))
+    second.lag = lag
     resumed = _run(second, events=events)
     steps = [ev.step for ev in events if isinstance(ev, TrainEvent)]
-    assert steps == [5, 6, 7, 8]
+    assert steps == list(range(reached + 1, 9))
     said = [ev.message for ev in events if isinstance(ev, InfoEvent)]
-    assert any(s.startswith(f"resuming from {path}: step 4 of 8,") for s in said)
+    assert any(s.startswith(f"resuming from {path}: step {reached} of 8,") for s in said)
     assert _same(resumed, whole) and resumed.steps_trained == whole.steps_trained == 8
     assert resumed.history == whole.history
     assert load_checkpoint(path).step == 8  # the end of the run is saved too
+    beside = Checkpointing.beside(tmp_path / "m.n2v.safetensors", resume=True)
+    assert beside.path == path and beside.resume is not None and beside.resume.step == 8
+    with pytest.raises(N2VError, match="no checkpoint at"):
+        Checkpointing.beside(tmp_path / "other.n2v.safetensors", resume=True)
 
 
 def test_without_the_optimiser_state_the_run_differs(image, tmp_path):

@@ -116,15 +116,6 @@ def one_line(err: BaseException) -> str:
     return text if isinstance(err, N2VError) else f"{type(err).__name__}: {text}"
 
 
-def remove_output(path: Path) -> None:
-    from napari_n2v.core.io.lazy_io import remove_store
-
-    if path.is_dir():
-        remove_store(path)
-    elif path.exists():
-        path.unlink()
-
-
 def predict_file_iter(
     model: Denoiser, job: Job, axes: str | None, config: PredictConfig, overwrite: bool = False
 ) -> Generator[tuple[int, int], None, None]:

@@ -23,6 +23,8 @@ def _with_axes_hint(err: N2VError, image: ImageFile) -> N2VError:
     return err
 
 
+#: How the stop signals are named to the user.
+_NAMES = {"SIGINT": "Ctrl-C"}
 #: One input up to this size is loaded into memory (fastest; on a GPU it may live there); larger
 #: inputs, and several, stay on disk and are read patch by patch.
 IN_MEMORY_BYTES = 2 * 2**30
@@ -142,11 +144,12 @@ def _train_into(args: argparse.Namespace, device: str, out: Path, ckpt: Any) -> 
         print(f"training on {len(images)} images, read patch by patch from disk", file=sys.stderr)
     grace = 3.0 if ranks.active else 0.0
 
-    def say(name: str) -> None:
+    def say(signal: str) -> None:
         if ranks.is_main:
+            name = _NAMES.get(signal, signal)
             print(
                 f"\n{name}: stopping after this step and saving the best model so far "
-                f"(the same again aborts without saving)",
+                f"({name} again aborts without saving)",
                 file=sys.stderr,
                 flush=True,
             )
@@ -167,17 +170,19 @@ def _train_into(args: argparse.Namespace, device: str, out: Path, ckpt: Any) -> 
                 print("stopped before the first step: no model was trained.", file=sys.stderr)
                 return state.exit_code
             raise
-        if ranks.is_main:  # rank 0 alone writes; the others wait until the file is there
-            _save(model, out, replace, ckpt)
+        try:
+            if ranks.is_main:  # rank 0 alone writes
+                _save(model, out, replace, ckpt)
+        finally:
+            ranks.barrier()  # the others wait until the file is there (or its save failed)
     if ranks.is_main:
         after_save(ckpt, state.signal, lambda s: print(s, file=sys.stderr))
-    ranks.barrier()
     if not ranks.is_main:
         return state.exit_code
     if state.signal:
         print(
-            f"stopped by {state.signal} after {model.steps_trained} steps: saved the best model "
-            f"so far to {out} ({model.describe()})",
+            f"stopped by {_NAMES.get(state.signal, state.signal)} after {model.steps_trained} "
+            f"steps: saved the best model so far to {out} ({model.describe()})",
             file=sys.stderr,
         )
         return state.exit_code
@@ -194,8 +199,8 @@ def _save(model: Any, out: Path, overwrite: bool, ckpt: Any) -> None:
     except N2VError as err:
         if ckpt is not None and ckpt.path.exists():
             raise N2VError(
-                f"{err} (the run is kept in {ckpt.path}: once fixed, add --resume to the same "
-                "command to save it)"
+                f"{err} (the last checkpoint is {ckpt.path}: once fixed, add --resume to the "
+                "same command to go on from it)"
             ) from err
         raise
 
