@@ -38,7 +38,7 @@ def duration(text: str) -> float:
 
 def train_args(t: argparse.ArgumentParser) -> None:
     from napari_n2v.cli import resume
-    from napari_n2v.core.config import DEFAULT_MASKED_FRACTION, PRECISIONS, TrainConfig
+    from napari_n2v.core.config import DEFAULT_MASKED_FRACTION, TrainConfig
     from napari_n2v.core.plan.defaults import describe_train_defaults
 
     d, auto = TrainConfig(), describe_train_defaults()
@@ -101,28 +101,13 @@ def train_args(t: argparse.ArgumentParser) -> None:
         help="train for this wall-clock budget (300, 90s, 5m, 1h) and keep the best model; with "
         "--steps too, whichever comes first ends the run",
     )
-    t.add_argument(
-        "--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)"
-    )
-    t.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default="auto",
-        help="what the network computes in: auto (bf16 where the hardware does it natively, else "
-        "fp32), fp32, bf16 or fp16 (default: auto)",
-    )
+    _machine_args(t)
     t.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
-    t.add_argument(
-        "--quiet",
-        action="store_true",
-        help="no progress bar or progress lines (notes, failures and the summary are still printed); "
-        "without it: a bar on a terminal, a plain line every few seconds in a log",
-    )
+    _quiet_arg(t)
     resume.add_args(t)
 
 
 def predict_args(q: argparse.ArgumentParser) -> None:
-    from napari_n2v.core.config import PRECISIONS
     from napari_n2v.core.plan.predict_plan import describe_predict_defaults
 
     auto_p = describe_predict_defaults()
@@ -175,23 +160,9 @@ def predict_args(q: argparse.ArgumentParser) -> None:
         help="judge the result without a clean image: does the residual look like the noise, and is "
         "N2V better than a calibrated blur (one input at a time)",
     )
-    q.add_argument(
-        "--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)"
-    )
-    q.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default="auto",
-        help="what the network computes in: auto (bf16 where the hardware does it natively, else "
-        "fp32), fp32, bf16 or fp16 (default: auto)",
-    )
+    _machine_args(q)
     q.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    q.add_argument(
-        "--quiet",
-        action="store_true",
-        help="no progress bar or progress lines (notes, failures and the summary are still printed); "
-        "without it: a bar on a terminal, a plain line every few seconds in a log",
-    )
+    _quiet_arg(q)
     q.add_argument(
         "--trust",
         action="store_true",
@@ -220,3 +191,28 @@ def export_args(e: argparse.ArgumentParser) -> None:
     e.add_argument("--axes", help="axes of the sample (default: from the file, else the model's)")
     e.add_argument("--license", default="CC-BY-4.0", help="SPDX licence id (default: CC-BY-4.0)")
     e.add_argument("--overwrite", action="store_true", help="replace an existing package")
+
+
+def _machine_args(p: argparse.ArgumentParser) -> None:
+    """``--device`` and ``--precision``, the same on train and predict."""
+    from napari_n2v.core.config import PRECISIONS
+
+    p.add_argument(
+        "--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)"
+    )
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="what the network computes in: auto (bf16 where the hardware does it natively, else "
+        "fp32), fp32, bf16 or fp16 (default: auto)",
+    )
+
+
+def _quiet_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar or progress lines (notes, failures and the summary are still printed); "
+        "without it: a bar on a terminal, a plain line every few seconds in a log",
+    )
