@@ -190,13 +190,20 @@ def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.T
         ) from err
     if meta.get("format") != FORMAT:
         raise N2VError(f"{path.name} is a safetensors file but not a napari-n2v model.")
+    check_format_version(meta, path, "model", FORMAT_VERSION)
+    return meta, tensors
+
+
+def check_format_version(meta: dict[str, Any], path: Path, kind: str, newest: int) -> int:
+    """The file's format version (``meta["format_version"]``); an N2VError when it is missing or
+    newer than ``newest``, the latest this napari-n2v reads of this ``kind`` of file."""
     try:
         version = int(meta["format_version"])
     except (KeyError, ValueError) as err:
-        raise N2VError(f"{path.name} has no valid format version.") from err
-    if version > FORMAT_VERSION:
+        raise N2VError(f"{path.name} has no valid {kind} format version.") from err
+    if version > newest:
         raise N2VError(
-            f"{path.name} was written by a newer napari-n2v (model format {version}; this one reads "
-            f"up to {FORMAT_VERSION}): upgrade napari-n2v."
+            f"{path.name} was written by a newer napari-n2v ({kind} format {version}; this one "
+            f"reads up to {newest}): upgrade napari-n2v."
         )
-    return meta, tensors
+    return version

@@ -24,7 +24,7 @@ import torch
 from ..errors import N2VError
 from ..io.atomic import atomic_write
 from ..model.model_file import FORMAT as MODEL_FORMAT
-from ..model.model_file import _sniff
+from ..model.model_file import _sniff, check_format_version
 
 FORMAT = "napari-n2v-checkpoint"
 FORMAT_VERSION = 1
@@ -185,15 +185,7 @@ def _read(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
         )
     if kind != FORMAT:
         raise N2VError(f"{path.name} is a safetensors file but not a napari-n2v checkpoint")
-    try:
-        version = int(meta["format_version"])
-    except (KeyError, ValueError) as err:
-        raise N2VError(f"{path.name} has no valid checkpoint format version") from err
-    if version > FORMAT_VERSION:
-        raise N2VError(
-            f"{path.name} was written by a newer napari-n2v (checkpoint format {version}; this "
-            f"one reads up to {FORMAT_VERSION}): upgrade napari-n2v"
-        )
+    check_format_version(meta, path, "checkpoint", FORMAT_VERSION)
     if meta.get("digest") != _digest(tensors, meta):
         raise N2VError(
             f"{path.name} was changed or damaged after it was written (its checksum does not "
