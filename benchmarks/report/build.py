@@ -15,7 +15,7 @@ from typing import Any
 
 from benchmarks.harness.basics import REPO_ROOT, RESULTS_DIR
 from benchmarks.harness.results import load_results, of_suite
-from benchmarks.report import cpu, gpu, more
+from benchmarks.report import cpu, gpu, judge, more
 from benchmarks.report.fmt import section
 
 SECTIONS: dict[str, Callable[[list[dict[str, Any]]], list[str]]] = {
@@ -27,6 +27,8 @@ SECTIONS: dict[str, Callable[[list[dict[str, Any]]], list[str]]] = {
     "gpu": gpu.gpu,
     "sweep": more.sweep,
     "widget": more.widget,
+    "noise": judge.noise,
+    "classical": judge.classical,
 }
 
 HEAD = """# Benchmarks

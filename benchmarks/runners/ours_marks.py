@@ -70,7 +70,9 @@ class Marks:
                     net.load_state_dict(state)
                     model = tr._wrap(net.eval())
                 with torch.no_grad():
-                    out = n2v.predict(model, img, axes, n2v.PredictConfig())
+                    out = n2v.predict(
+                        model, img, axes, n2v.PredictConfig(precision=a.precision or "auto")
+                    )
                 outs[id(state)] = np.asarray(out, np.float32)
             return outs[id(state)]
 

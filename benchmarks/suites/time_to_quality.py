@@ -49,6 +49,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set12", nargs="+", default=["02", "05", "08"], help="Set12 images (2d)")
     p.add_argument("--seed", type=int, default=1, help="training seed of both tools (> 0)")
     p.add_argument("--first", choices=("ours", "peer"), default="ours", help="who runs first")
+    p.add_argument("--precision", help="ours: auto | fp32 | bf16 (fp32: a CPU without bf16's path)")
 
 
 def marks_for(task: str, tool: str, budget: float) -> list[float]:
@@ -69,6 +70,8 @@ def curve_run(
                 "--marks-ref", files["clean"])  # fmt: skip
     if tool == "peer":
         args += PEER_3D if task == "3d" else PEER_2D
+    elif a.precision:
+        args += ["--precision", a.precision]
     before = loadavg()
     r = run_tool(tool, args, timeout=3 * budget + 1200)
     curve = [{k: m[k] for k in CURVE if k in m} for m in r.pop("marks")]
