@@ -75,7 +75,7 @@ def run_one(
         precision=precision,
         seed=0,
     )
-    # the defaults (on a CPU: 16 filters in 3D and in fp32 2D; bf16 where native)
+    # the defaults (on a CPU: 16 filters; bf16 where native)
     cfg = TrainConfig(**common)
     print(
         f"[{kind}] noisy nuclei {noisy.shape}, PSNR {psnr(noisy, clean):.2f} dB; training "

@@ -179,7 +179,7 @@ def test_filters_box_says_what_auto_means_per_device_and_dimensionality(qtbot):
     from napari_n2v.core.plan.defaults import defaults_for
     from napari_n2v.core.plan.machine import resolve_machine
 
-    expected = defaults_for(resolve_machine("cpu", "auto", 2), False).n_filters  # 32 or 16 (fp32)
+    expected = defaults_for(resolve_machine("cpu", "auto", 2), False).n_filters
     assert s.n_filters.specialValueText() == f"auto ({expected})"
     s.n_filters.setValue(s.n_filters.minimum())  # "auto": the engine decides (None)
     assert s.config("ZYX").n_filters is None
@@ -198,4 +198,6 @@ def test_precision_choice_reaches_the_config_the_device_line_and_the_width(qtbot
     assert "fp32" in s.n_filters.toolTip()
     s.precision.setCurrentText("bf16")
     assert s.config("YX").precision == "bf16" and s.device_label.text().endswith(", bf16")
-    assert s.n_filters.specialValueText() == "auto (32)"
+    assert s.n_filters.specialValueText() == "auto (16)"  # 2D on a CPU: 16 in both precisions
+    s.device.setCurrentText("cuda")  # not here: the box says so instead of a number
+    assert s.n_filters.specialValueText() in ("auto", "auto (32)")

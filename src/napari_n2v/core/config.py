@@ -64,7 +64,7 @@ class TrainConfig:
     batch_size
         Patches per step. None: the machine's default (see :mod:`napari_n2v.core.plan.defaults`).
     n_filters
-        Filters in the U-Net's first level. None: 32, or 16 for 3D on a CPU (see
+        Filters in the U-Net's first level. None: 32 on a GPU, 16 on a CPU (see
         :mod:`napari_n2v.core.plan.defaults`); the trained model records the number used.
     """
 
@@ -135,7 +135,7 @@ class TrainConfig:
     n_filters: int | None = _f(
         None,
         "Filters",
-        "filters in the first U-Net level; default 32; on a CPU 16 for 3D, and for 2D without native bf16",
+        "filters in the first U-Net level; default 32 on a GPU, 16 on a CPU",
         lo=1,
         hi=512,
     )

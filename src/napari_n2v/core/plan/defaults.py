@@ -32,16 +32,16 @@ class Defaults:
 
 
 #: (device kind, precision, is_3d) -> (first-level filters, batch); "*" matches any precision.
-#: CPU 3D: 16 filters (3D on a CPU is too slow to be interactive at 32). CPU 2D in fp32 (a CPU without
-#: native bf16): 16 filters, ~3x the steps of 32 in the same time, and better PSNR at equal wall-clock
-#: (the sweep_fp32_2d runs). CPU batch: per-patch speed falls with batch size there and short runs gain
-#: more from more steps.
+#: CPU: 16 filters. 3D: 3D on a CPU is too slow to be interactive at 32. 2D: 16 filters take 2.3-2.6x
+#: the steps of 32 in the same time and were better at equal wall-clock in both precisions (sweeps
+#: sweep_fp32_2d*, sweep_bf16_2d in docs/benchmarks.md). CPU batch: per-patch speed falls with batch
+#: size there and short runs gain more from more steps.
 _TABLE: dict[tuple[str, str, bool], tuple[int, int]] = {
     ("cuda", "*", False): (32, 128),
     ("cuda", "*", True): (32, 32),
     ("mps", "*", False): (32, 32),
     ("mps", "*", True): (32, 8),
-    ("cpu", "bf16", False): (32, 16),
+    ("cpu", "bf16", False): (16, 16),
     ("cpu", "bf16", True): (16, 4),
     ("cpu", "fp32", False): (16, 16),
     ("cpu", "fp32", True): (16, 4),
