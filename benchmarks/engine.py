@@ -1,11 +1,9 @@
-"""The engine's internals the benchmarks need, in one place.
+"""The engine's internals the benchmarks need, in one place (``engine.build_unet(config, 1)``);
+everything else comes from the public API (``import napari_n2v as n2v``).
 
-Everything else comes from the public API (``import napari_n2v as n2v``). When the engine's modules
-move, fix the paths here: each name lists the module it lives in, newest layout first (the
-``core/{model,train,predict,io}`` packages), then the flat ``core/*.py`` layout they came from.
-
-    from benchmarks import engine
-    net = engine.build_unet(config, channels)
+Each name lists the modules it may live in, the newest layout first (the ``core/{model,train,io}``
+packages), then the flat ``core/*.py`` layout they came from: when the engine's modules move, fix
+the paths here.
 """
 
 from __future__ import annotations
@@ -34,6 +32,12 @@ _WHERE: dict[str, tuple[str, ...]] = {
 }
 
 
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'benchmarks.engine' has no attribute {name!r}")
+    return resolve(name)
+
+
 def resolve(name: str) -> Any:
     """The object ``name`` from the first of its modules that imports and has it."""
     errors = []
@@ -47,17 +51,11 @@ def resolve(name: str) -> Any:
 
 
 def step_runner(trainer: Any, net: Any) -> Any:
-    """The training step ``trainer`` builds, around ``net`` (to redo its validation), either layout."""
+    """The training step ``trainer`` builds, around ``net`` (to redo its validation)."""
     cls = resolve("StepRunner")
     if hasattr(cls, "for_plan"):
         return cls.for_plan(net, trainer.plan)
     return cls.for_config(net, trainer.data, trainer.config, trainer.device, trainer.batch_size)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return resolve(name)
-    raise AttributeError(f"module 'benchmarks.engine' has no attribute {name!r}")
 
 
 __all__ = sorted(_WHERE)

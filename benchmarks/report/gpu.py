@@ -24,18 +24,18 @@ RATES = [  # (result key, what; training rows count a step as 3 forward passes)
 ]
 
 
-def _rate(res: dict[str, Any], key: str) -> tuple[float | None, str]:
+def _rate(res: dict[str, Any], key: str) -> tuple[str, str]:
     """The section's rate and its TFLOP/s (% of the measured bf16 matrix rate)."""
     v, is_3d = res[key], "3d" in key
     rate = v.get("mpix_per_s", v.get("steady_patches_per_s", v.get("patches_per_s")))
     fl = res.get(f"flops_fwd_per_patch_{'3d' if is_3d else '2d'}")
     peak = res.get("matmul_bf16_tflops")
     if rate is None or not fl or not peak:
-        return rate, "–"
+        return f(rate, 0), "–"
     predicting = "mpix_per_s" in v
     per_s = rate * 1e6 / (PX_3D if is_3d else PX_2D) if predicting else rate
     t = per_s * (1 if predicting else 3) * fl / 1e12
-    return rate, f"{t:.0f} ({100 * t / peak:.1f}%)"
+    return f(rate, 0), f"{t:.0f} ({100 * t / peak:.1f}%)"
 
 
 def _quality(r: dict[str, Any]) -> list[list[str]]:
@@ -74,14 +74,11 @@ def gpu(runs: list[dict[str, Any]]) -> list[str]:
         if "matmul_bf16_tflops" in res:
             limits.append(
                 f"{rid(r)}: the card's bf16 matrix products at "
-                f"**{res['matmul_bf16_tflops']:.0f} TFLOP/s**; the U-Net does {res['flops_fwd_per_patch_2d'] / 1e6:.0f} MFLOP "
-                f"forward per 64×64 patch, {res['flops_fwd_per_patch_3d'] / 1e9:.1f} GFLOP per "
-                "16×64×64 patch."
+                f"**{res['matmul_bf16_tflops']:.0f} TFLOP/s**; the U-Net does "
+                f"{res['flops_fwd_per_patch_2d'] / 1e6:.0f} MFLOP forward per 64×64 patch, "
+                f"{res['flops_fwd_per_patch_3d'] / 1e9:.1f} GFLOP per 16×64×64 patch."
             )
-        for key, what in RATES:
-            if key in res:
-                rate, tflops = _rate(res, key)
-                rates.append([what, f(rate, 0), tflops, rid(r)])
+        rates += [[what, *_rate(res, key), rid(r)] for key, what in RATES if key in res]
         quality += _quality(r)
         graphs += _graphs(r)
     intro = (

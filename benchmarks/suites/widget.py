@@ -15,10 +15,8 @@ default (1000 steps on 512², or 300 steps on the synthetic 32×128×128 stack w
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.harness.basics import argv, loadavg, log, synthetic_3d
-from benchmarks.harness.peer import child_env
+from benchmarks.harness import basics as hb
+from benchmarks.harness.child import spawn
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
@@ -41,7 +39,7 @@ def image(dims: int, seed: int = 0) -> np.ndarray:
     """2D: blurred random points on 512² plus noise σ=25; 3D: the synthetic stack plus noise."""
     rng = np.random.default_rng(seed)
     if dims == 3:
-        clean = synthetic_3d()
+        clean = hb.synthetic_3d()
     else:
         from scipy.ndimage import gaussian_filter
 
@@ -88,11 +86,8 @@ def in_widget(img: np.ndarray, steps: int) -> dict[str, Any]:
         loop.exec()
     for _ in range(5):  # let the last events arrive
         app.processEvents()
-    out = {
-        **rate(events, batch),
-        "previews": w.preview.requests,
-        "plot_points": w.loss_plot.n_train_points,
-    }
+    out = rate(events, batch)
+    out.update(previews=w.preview.requests, plot_points=w.loss_plot.n_train_points)
     w.shutdown()
     viewer.close()
     return out
@@ -108,11 +103,9 @@ def child(kind: str, dims: int, steps: int, threads: int) -> dict[str, Any]:
     img = image(dims)
     if kind == "widget":
         return in_widget(img, steps)
-    trainer = n2v.Trainer(
-        img, n2v.TrainConfig(axes="ZYX" if dims == 3 else "YX", steps=steps, seed=0)
-    )
-    events = [ev for ev in trainer.run() if isinstance(ev, n2v.TrainEvent)]
-    return rate(events, trainer.batch_size)
+    axes = "ZYX" if dims == 3 else "YX"
+    trainer = n2v.Trainer(img, n2v.TrainConfig(axes=axes, steps=steps, seed=0))
+    return rate([ev for ev in trainer.run() if isinstance(ev, n2v.TrainEvent)], trainer.batch_size)
 
 
 def run(a: argparse.Namespace) -> dict[str, Any]:
@@ -125,15 +118,13 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
 
         a.steps = 300 if a.dims == 3 else n2v.TrainConfig(axes="YX").steps
     runs: dict[str, list[dict[str, Any]]] = {"headless": [], "widget": []}
-    load_before = loadavg()
+    load_before = hb.loadavg()
     for _ in range(a.rounds):
-        for kind in ("headless", "widget"):
-            cmd = argv(Path(sys.executable), "-m benchmarks.suites.widget", kind, a.dims, a.steps,
-                       a.threads)  # fmt: skip
-            p = subprocess.run(cmd, check=True, capture_output=True, text=True, env=child_env())
-            out = p.stdout
-            runs[kind].append(json.loads(out.strip().splitlines()[-1]))
-            log(f"{kind}: {runs[kind][-1]}")
+        for kind in runs:
+            child_args = f"{kind} {a.dims} {a.steps} {a.threads}"
+            cmd = hb.argv(Path(sys.executable), "-m benchmarks.suites.widget", child_args)
+            runs[kind].append(hb.last_json_line(spawn(cmd)[1]))
+            hb.log(f"{kind}: {runs[kind][-1]}")
     median = {k: statistics.median(r["patches_per_s"] for r in v) for k, v in runs.items()}
     ratio = round(median["widget"] / median["headless"], 3)
     return {"image": list(image(a.dims).shape), "steps": a.steps, "rounds": a.rounds,
@@ -142,5 +133,4 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    kind, dims, steps, threads = sys.argv[1], *map(int, sys.argv[2:5])
-    print(json.dumps(child(kind, dims, steps, threads)))
+    hb.print_json_line(child(sys.argv[1], *map(int, sys.argv[2:5])))
