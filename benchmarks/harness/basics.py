@@ -40,7 +40,6 @@ def data_dir() -> Path:
 
 
 def image_paths(folder: str, limit: int | None = None) -> list[Path]:
-    """The PNG files of one data folder, sorted; the first ``limit`` of them if given."""
     paths = sorted((data_dir() / folder).glob("*.png"))
     if not paths:
         raise SystemExit(f"no PNG images in {data_dir() / folder}")
@@ -102,7 +101,6 @@ def psnr(clean: np.ndarray, est: np.ndarray, data_range: float = 255.0) -> float
 
 
 def ssim(clean: np.ndarray, est: np.ndarray, data_range: float = 255.0) -> float:
-    """scikit-image's structural similarity of two (Y, X) arrays."""
     from skimage.metrics import structural_similarity
 
     a, b = clean.astype(np.float64), est.astype(np.float64)
@@ -152,7 +150,6 @@ def jsonable(o: Any) -> Any:
 
 
 def print_json_line(result: dict[str, Any]) -> None:
-    """One JSON object on one stdout line: a child process's whole answer."""
     print(json.dumps(result, sort_keys=True, default=jsonable), flush=True)
 
 

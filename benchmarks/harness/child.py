@@ -53,6 +53,6 @@ def run_python(
 
 
 def bar_rate(text: str) -> float | None:
-    """The last ``patch/s=N`` of the command line's progress bar, or None."""
+    """The last ``patch/s=N`` of the command line's progress bar."""
     rates = re.findall(r"patch/s=(\d+)", text)
     return float(rates[-1]) if rates else None

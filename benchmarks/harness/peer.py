@@ -62,13 +62,11 @@ def alternate(
 
 
 def median(runs: list[dict[str, Any]], key: str) -> float | None:
-    """Median of ``key`` over the runs that have it as a number."""
     v = [r[key] for r in runs if isinstance(r.get(key), (int, float))]
     return statistics.median(v) if v else None
 
 
 def ratio(a: float | None, b: float | None) -> float | None:
-    """a / b, or None when either is missing or zero."""
     return a / b if a and b else None
 
 

@@ -22,7 +22,6 @@ SCHEMA = 1
 
 
 def write_result(record: dict[str, Any], path: Path) -> Path:
-    """Write ``record`` as indented JSON (folders created); returns the path."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=1, sort_keys=True, default=jsonable) + "\n")
     return path

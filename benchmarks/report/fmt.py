@@ -13,12 +13,10 @@ def f(v: float | None, nd: int = 2, suffix: str = "") -> str:
 
 
 def x(v: float | None) -> str:
-    """A ratio as ``2.31×``."""
     return f(v, 2, "×")
 
 
 def table(head: list[str], rows: list[list[str]]) -> list[str]:
-    """A markdown table."""
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     return out + ["| " + " | ".join(r) + " |" for r in rows]
 

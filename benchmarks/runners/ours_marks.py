@@ -91,9 +91,8 @@ class Marks:
             rows.append(row)
             chosen_states.append(state)
         if a.marks_out:
-            np.savez_compressed(
-                a.marks_out, **{f"m{i}": run(s) for i, s in enumerate(chosen_states)}
-            )
+            arrays: dict[str, Any] = {f"m{i}": run(s) for i, s in enumerate(chosen_states)}
+            np.savez_compressed(a.marks_out, **arrays)
         return [{**r, "val_check_rel_err": check} for r in rows]
 
 

@@ -79,7 +79,6 @@ def denoise(tool: str, a: Any, data: Path, test: Path, axes: str, how: str) -> t
 
 
 def metrics(clean: list[np.ndarray], est: Any) -> dict[str, Any]:
-    """Mean and per-image PSNR (8-bit protocol) and SSIM."""
     ps = [hb.psnr(c, e) for c, e in zip(clean, est, strict=True)]
     ss = [hb.ssim(c, e) for c, e in zip(clean, est, strict=True)]
     return {"psnr": float(np.mean(ps)), "ssim": float(np.mean(ss)), "psnr_per_image": ps,
