@@ -13,12 +13,11 @@ from typing import Any
 
 _C = "napari_n2v.core"
 _WHERE: dict[str, tuple[str, ...]] = {
-    # the network and the training step (time-to-quality marks, GPU sections, scale-out models)
+    # the network and the training step (time-to-quality marks, scale-out models)
     "build_unet": (f"{_C}.model.unet", f"{_C}.model"),
     "StepRunner": (f"{_C}.train.step", f"{_C}.step"),
     "val_sampler": (f"{_C}.train.step", f"{_C}.step"),
-    # devices (GPU suite)
-    "resolve_device": (f"{_C}.device",),
+    # the device block (GPU suite)
     "describe_device": (f"{_C}.plan.machine", f"{_C}.device"),
     # files and stores (memory and scale-out suites)
     "write_image": (f"{_C}.io.image_io", f"{_C}.image_io"),
@@ -27,8 +26,6 @@ _WHERE: dict[str, tuple[str, ...]] = {
     "as_dask": (f"{_C}.io.lazy_io", f"{_C}.lazy_io"),
     # the command line's entry point, run in-process by the memory and scale-out suites
     "cli_main": ("napari_n2v.cli.main:main", "napari_n2v.cli:main"),
-    # the Train dock widget (widget suite; Qt, so imported only there)
-    "TrainWidget": ("napari_n2v._qt.train_widget",),
 }
 
 

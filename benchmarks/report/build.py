@@ -26,7 +26,6 @@ SECTIONS: dict[str, Callable[[list[dict[str, Any]]], list[str]]] = {
     "scale_out": more.scale_out,
     "gpu": gpu.gpu,
     "sweep": more.sweep,
-    "widget": more.widget,
 }
 
 HEAD = """# Benchmarks
@@ -45,7 +44,6 @@ benchmarks/install_peer.sh                   # the peer's venv (.peer-venv/): CA
 python -m benchmarks list                    # the suites and what each needs
 python -m benchmarks run speed --quick       # a smoke run (numbers meaningless, not reported)
 python -m benchmarks run speed               # writes benchmarks/results/speed.json
-xvfb-run -a python -m benchmarks run widget  # the widget suite needs a display
 python -m benchmarks report                  # this page
 ```
 
@@ -69,8 +67,6 @@ CAVEATS = """## Caveats
   samples use `napari_n2v.psnr` (the clean image's range as the peak), as `make demo` reports it.
 - **Short budgets.** Minutes on a CPU are far from the paper's ~2 h on a GPU: single-seed quality
   differences under about 0.5 dB are noise.
-- **Widget.** Under Xvfb every repaint is composited in software (llvmpipe); a desktop with a GPU
-  leaves that off the CPU.
 """
 
 

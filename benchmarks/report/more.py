@@ -1,4 +1,4 @@
-"""Report sections of our own suites: memory, scale-out, the defaults sweeps, the widget."""
+"""Report sections of our own suites: memory, scale-out, the defaults sweeps."""
 
 from __future__ import annotations
 
@@ -92,19 +92,3 @@ def sweep(runs: list[dict[str, Any]]) -> list[str]:
     )
     head = ["dims", "setting", "PSNR dB", "Δ vs default", "steps", "patches/s", "checkerboard"]
     return section("Defaults from data (sweeps, CPU)", intro, table([*head, "run"], rows), runs)
-
-
-def widget(runs: list[dict[str, Any]]) -> list[str]:
-    rows = []
-    for r in runs:
-        res, m = r["result"], r["result"]["median_patches_per_s"]
-        image, ratio = "×".join(map(str, res["image"])), res["ratio_widget_to_headless"]
-        rates = [f(m["headless"], 1), f(m["widget"], 1)]
-        rows.append([image, str(res["steps"]), *rates, f"**{ratio:.3f}**", rid(r)])
-    intro = (
-        "Training through the Train dock widget (live loss plot and preview on, under Xvfb) "
-        "against the same run headless; fresh processes, alternating, ratio of the medians; 2 "
-        "torch threads. Target ≥ 0.9."
-    )
-    head = ["image", "steps", "headless patches/s", "widget patches/s", "widget / headless", "run"]
-    return section("Widget overhead (CPU)", intro, table(head, rows), runs)

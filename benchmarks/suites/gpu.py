@@ -1,10 +1,9 @@
-"""GPU speed of our engine against the card's limits, and the quality the CUDA path reaches.
+"""GPU speed of our engine, and the quality the CUDA path reaches.
 
-Sections (``gpu_parts.py``): the card's bf16 matrix rate and the U-Net's FLOPs per patch (limits);
-the bare network's training rate, eager (the upper bound); the engine's training rate at the default
-batch and at 512; PSNR on the package's nuclei samples after a short budget (``napari_n2v.psnr``);
-prediction MPix/s at the default and at larger tiles. ``--parts`` adds ``batch`` (nuclei PSNR at
-equal time for two batch sizes) and ``bsd68`` (the paper's protocol: PSNR against training time).
+Sections (``gpu_parts.py``): the engine's training rate at the default batch and at 512; PSNR on
+the package's nuclei samples after a short budget (``napari_n2v.psnr``); prediction MPix/s at the
+default and at larger tiles. ``--parts`` adds ``batch`` (nuclei PSNR at equal time for two batch
+sizes) and ``bsd68`` (the paper's protocol: PSNR against training time).
 
 Self-contained except ``bsd68`` (benchmark data). Every section runs under the ``--deadline`` (a
 section that would not fit is skipped and says so) and the result so far is rewritten to
@@ -26,13 +25,11 @@ from benchmarks.harness.basics import Timer, log
 from benchmarks.harness.results import write_result
 from benchmarks.suites import gpu_parts as gp
 
-PARTS = ("limits", "net", "train", "predict", "batch", "bsd68")
+PARTS = ("train", "predict", "batch", "bsd68")
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--parts", default="limits,net,train,predict", help=f"subset of {','.join(PARTS)}"
-    )
+    p.add_argument("--parts", default="train,predict", help=f"subset of {','.join(PARTS)}")
     p.add_argument("--deadline", type=float, default=420, help="seconds for the whole run")
     p.add_argument("--bsd68-s", type=float, default=150, help="bsd68: training seconds")
 
@@ -64,15 +61,14 @@ class Sections:
         return val
 
 
-FULL = SimpleNamespace(mat=8192, mat_reps=10, b2=128, b3=32, net_steps=50, img2=(1024, 1024),
-                       steps=400, steps_b512=150, warm=20, warm_b512=10, nuclei_2d_s=25,
-                       nuclei_3d_s=35, batch_s=20, spe=25, big2=(4096, 4096), vol=(2, 4, 4),
-                       tile2=(1024, 1024), tile2b=(2048, 2048), tile3=(64, 512, 512), reps=2,
-                       patch3=None)  # fmt: skip
-QUICK = SimpleNamespace(mat=512, mat_reps=2, b2=8, b3=2, net_steps=3, img2=(256, 256), steps=6,
-                        steps_b512=6, warm=2, warm_b512=2, nuclei_2d_s=2, nuclei_3d_s=2, batch_s=2,
-                        spe=2, big2=(512, 512), vol=(1, 2, 2), tile2=(256, 256), tile2b=(256, 256),
-                        tile3=(8, 64, 64), reps=1, patch3=(8, 32, 32))  # fmt: skip
+FULL = SimpleNamespace(b2=128, b3=32, img2=(1024, 1024), steps=400, steps_b512=150, warm=20,
+                       warm_b512=10, nuclei_2d_s=25, nuclei_3d_s=35, batch_s=20, spe=25,
+                       big2=(4096, 4096), vol=(2, 4, 4), tile2=(1024, 1024), tile2b=(2048, 2048),
+                       tile3=(64, 512, 512), reps=2, patch3=None)  # fmt: skip
+QUICK = SimpleNamespace(b2=8, b3=2, img2=(256, 256), steps=6, steps_b512=6, warm=2, warm_b512=2,
+                        nuclei_2d_s=2, nuclei_3d_s=2, batch_s=2, spe=2, big2=(512, 512),
+                        vol=(1, 2, 2), tile2=(256, 256), tile2b=(256, 256), tile3=(8, 64, 64),
+                        reps=1, patch3=(8, 32, 32))  # fmt: skip
 
 
 def run(a: argparse.Namespace) -> dict[str, Any]:
@@ -86,19 +82,9 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit("no CUDA GPU here: --quick checks the suite on the CPU")
     z, dev_name = (QUICK, "cpu") if a.quick else (FULL, "cuda")
     torch.backends.cudnn.benchmark = not a.quick
-    dev = engine.resolve_device(dev_name)
     res: dict[str, Any] = {"device": engine.describe_device(dev_name)}
     partial_file = a.out.with_suffix(".partial.json") if getattr(a, "out", None) else None
     sec, parts = Sections(res, a.deadline, partial_file), a.parts.split(",")
-    if "limits" in parts:
-        sec("matmul_bf16_tflops", 5, gp.matmul_tflops, dev, z.mat, z.mat_reps)
-        for n_dim in (2, 3):
-            sec(f"flops_fwd_per_patch_{n_dim}d", 5, gp.forward_flops, n_dim)
-    if "net" in parts:
-        nets = [("2d_b128", 2, z.b2, True), ("2d_b512", 2, 4 * z.b2, True)]
-        nets += [("2d_b128_fp32", 2, z.b2, False), ("3d_b32", 3, z.b3, True)]
-        for name, n_dim, batch, bf16 in nets:
-            sec(f"net_eager_{name}", 10, gp.net_rate, n_dim, batch, dev, z.net_steps, bf16)
     n2, c2 = n2v.load_sample("2d", seed=0)
     n3, c3 = n2v.load_sample("3d", seed=0)
     if a.quick:
@@ -137,7 +123,7 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
         budget = 3 if a.quick else a.bsd68_s
         marks = [m for m in (15, 30, 60, 100, 150, 200, 300, 450, 600) if m < budget] + [budget]
         sec("bsd68_curve", budget + 60, gp.bsd68_curve, a.quick, dev_name, budget, marks)
-    if dev.type == "cuda":
+    if dev_name == "cuda":
         res["peak_gpu_mem_gb"] = torch.cuda.max_memory_allocated() / 2**30
     if partial_file is not None:  # the whole result goes to --out now
         partial_file.unlink(missing_ok=True)

@@ -1,35 +1,15 @@
-"""The GPU suite's measurements (``suites/gpu.py`` runs them as sections): the card's matrix rate
-and the network's FLOPs (the limits), the bare U-Net's training rate (the upper bound), the
-engine's training and prediction rates, and PSNR after a time budget (nuclei samples, BSD68)."""
+"""The GPU suite's measurements (``suites/gpu.py`` runs them as sections): the engine's training
+and prediction rates, and PSNR after a time budget (nuclei samples, BSD68)."""
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from benchmarks import engine
 from benchmarks.harness.basics import Timer, bsd68_protocol, psnr
-
-PATCH = {2: (64, 64), 3: (16, 64, 64)}  # the patches the limits and the bare network use
-
-
-def timed(fn: Callable[[], Any], dev: Any, reps: int, warm: int) -> float:
-    """Seconds of ``reps`` calls of ``fn`` after ``warm`` untimed ones, the device synchronised."""
-    import torch
-
-    sync = torch.cuda.synchronize if dev.type == "cuda" else lambda: None
-    for _ in range(warm):
-        fn()
-    sync()
-    with Timer() as t:
-        for _ in range(reps):
-            fn()
-        sync()
-    return t.s
 
 
 def synthetic(shape: tuple[int, ...], seed: int) -> np.ndarray:
@@ -43,50 +23,6 @@ def synthetic(shape: tuple[int, ...], seed: int) -> np.ndarray:
             x = (np.roll(c, -k, axis=ax) - np.roll(c, k, axis=ax)) / (2 * k)
     x = (x - x.min()) / (np.ptp(x) + 1e-6) * 200
     return (x + rng.normal(0, 25, shape)).astype(np.float32)
-
-
-def unet(n_dim: int) -> Any:
-    import napari_n2v as n2v
-
-    return engine.build_unet(n2v.TrainConfig(axes="ZYX" if n_dim == 3 else "YX"), 1)
-
-
-def matmul_tflops(dev: Any, n: int, reps: int) -> float:
-    """bf16 n×n matrix products, TFLOP/s: the card's practical limit."""
-    import torch
-
-    a, b = (torch.randn(n, n, device=dev, dtype=torch.bfloat16) for _ in range(2))
-    return 2 * n**3 * reps / timed(lambda: a @ b, dev, reps, warm=3) / 1e12
-
-
-def forward_flops(n_dim: int) -> float:
-    """FLOPs of one forward pass of the default U-Net on one ``PATCH`` (torch's counter)."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    net = unet(n_dim).eval()
-    with FlopCounterMode(display=False) as fc, torch.no_grad():
-        net(torch.zeros(1, 1, *PATCH[n_dim]))
-    return float(fc.get_total_flops())
-
-
-def net_rate(n_dim: int, batch: int, dev: Any, steps: int, bf16: bool) -> dict[str, Any]:
-    """Bare U-Net forward + backward + Adam in the engine's layout: the upper bound for training."""
-    import torch
-
-    fmt = torch.channels_last if n_dim == 2 else torch.contiguous_format
-    net = unet(n_dim).to(dev).to(memory_format=fmt).train()
-    opt = torch.optim.Adam(net.parameters(), 1e-4)
-    x = torch.randn(batch, 1, *PATCH[n_dim], device=dev).contiguous(memory_format=fmt)
-
-    def step() -> None:
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
-            y = net(x)
-        opt.zero_grad(set_to_none=True)
-        (y.float() - x).square().mean().backward()
-        opt.step()
-
-    return {"batch": batch, "patches_per_s": batch * steps / timed(step, dev, steps, warm=4)}
 
 
 def train_rate(image: np.ndarray, axes: str, device: str, steps: int = 100_000,
