@@ -26,6 +26,29 @@ def psnr(x: np.ndarray, ref: np.ndarray) -> float:
     return float(10 * np.log10((ref.max() - ref.min()) ** 2 / np.mean((x - ref) ** 2)))
 
 
+#: TrainConfig settings that make a run take a second: a model to save, export or judge, not to use.
+TINY = dict(
+    steps=2, batch_size=2, n_filters=4, val_patches=2, steps_per_epoch=2, seed=0, device="cpu"
+)
+
+
+def disc(size: int = 72, seed: int = 0) -> np.ndarray:
+    """A bright disc on a background with Gaussian noise (σ 20), float32."""
+    yy, xx = np.mgrid[:size, :size]
+    clean = 100 + 80 * (np.hypot(yy - size / 2, xx - size / 2) < size / 4)
+    return (clean + np.random.default_rng(seed).normal(0, 20, clean.shape)).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    """A tiny 2D model ("disc model") trained on :func:`disc`, and that image. Shared: do not change."""
+    from napari_n2v.core.config import TrainConfig
+    from napari_n2v.core.train.trainer import train
+
+    img = disc()
+    return train(img, TrainConfig(axes="YX", patch_size=(16, 16), **TINY), name="disc model"), img
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)

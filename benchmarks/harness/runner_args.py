@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.harness.basics import Timer
+from benchmarks.harness.basics import Timer, psnr
 
 #: Options only our engine has; the peer's runner refuses them.
 OURS_ONLY = ("masked_pixels", "val_patches", "precision", "filters")
@@ -46,6 +46,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     add("--predict-axes", help="axes of the --predict arrays (default YX / ZYX)")
     add("--predict-repeats", type=int, default=1, help="time predict() N times, keep the best")
     add("--out", nargs="*", default=[], help=".npy outputs, one per --predict")
+    add("--ref", help=".npy clean image: the PSNR (8-bit peak) of the first --predict output")
     add("--threads", type=int, help="torch threads")
     add("--marks", help="comma-separated seconds: a PSNR-over-time curve")
     add("--marks-ref", help=".npy clean image: the PSNR of each mark's output")
@@ -65,7 +66,7 @@ def marks(a: argparse.Namespace) -> list[float]:
 def predict_all(a: argparse.Namespace, fn: Callable[[np.ndarray], np.ndarray]) -> dict[str, Any]:
     """``fn`` on every ``--predict`` array, timed (the best of ``--predict-repeats`` calls), the
     outputs saved to ``--out``: ``predict_s`` and ``predict_mpix_per_s`` ({} without arrays)."""
-    times, pix = [], 0
+    times, pix, extra = [], 0, {}
     for i, path in enumerate(a.predict):
         img = np.load(path).astype(np.float32)
         best = math.inf
@@ -77,4 +78,8 @@ def predict_all(a: argparse.Namespace, fn: Callable[[np.ndarray], np.ndarray]) -
         pix += img.size
         if i < len(a.out):
             np.save(a.out[i], np.asarray(out, dtype=np.float32))
-    return {"predict_s": sum(times), "predict_mpix_per_s": pix / 1e6 / sum(times)} if times else {}
+        if i == 0 and a.ref:
+            extra["psnr"] = psnr(np.load(a.ref), np.asarray(out))
+    if not times:
+        return {}
+    return {"predict_s": sum(times), "predict_mpix_per_s": pix / 1e6 / sum(times), **extra}

@@ -18,6 +18,11 @@ SPEED = [  # (part, key, what, decimals)
 ]
 
 
+def _path(r: dict[str, Any]) -> str:
+    """Which precision our side ran: ``fp32``/``bf16`` when asked, else ``auto`` (the machine's)."""
+    return str(r["result"].get("precision", "auto"))
+
+
 def speed(runs: list[dict[str, Any]]) -> list[str]:
     rows = []
     for dim, key, what, nd in SPEED:
@@ -25,20 +30,29 @@ def speed(runs: list[dict[str, Any]]) -> list[str]:
             v = r["result"]["ratios"].get(f"{dim}_{key}")
             if v:
                 ours, peer = f(v["ours"], nd), f(v["peer"], nd)
-                rows.append([what, ours, peer, x(v["ours_over_peer"]), rid(r)])
+                width = r["result"]["runs"][dim]["ours"][0].get("n_filters", 32)
+                label = what if width == 32 else f"{what}; ours at its default {width} filters"
+                rows.append([label, _path(r), ours, peer, x(v["ours_over_peer"]), rid(r)])
     for r in runs:
         v = r["result"]["ratios"].get("e2e_wall_s")
         if v:
             what = f"command start → denoised 512² output, {r['settings']['e2e_steps']} steps, s"
             less = f"{x(v['peer_over_ours'])} less time"
-            rows.append([what, f(v["ours"], 1), f(v["peer"], 1), less, rid(r)])
+            rows.append([what, _path(r), f(v["ours"], 1), f(v["peer"], 1), less, rid(r)])
+        q = r["result"]["ratios"].get("e2e_psnr")
+        if q and q.get("ours") is not None:
+            gap = f"{q['ours'] - q['peer']:+.2f} dB" if q.get("peer") is not None else ""
+            what = "… PSNR of that output, dB (σ=25, Set12 08)"
+            rows.append([what, _path(r), f(q["ours"]), f(q.get("peer")), gap, rid(r)])
     intro = (
-        f"napari-n2v against {PEER} on the CPU with the same U-Net (depth 2, 32 filters), patch "
-        "and batch; each tool a fresh process, alternating; medians of the repeats; training "
-        "rates leave validation steps out for both. Each tool keeps its own defaults otherwise "
-        "(ours: bf16 autocast on a CPU with native bf16; the peer: fp32)."
+        f"napari-n2v against {PEER} on the CPU with the same patch and batch (the rate rows: the same "
+        "U-Net, depth 2, 32 filters; the end-to-end rows: each tool's default network for the "
+        "precision it runs); each tool a fresh process, alternating; medians of the repeats; "
+        "training rates leave validation steps out for both. *path*: our precision, `auto` "
+        "(bf16 autocast where the CPU has native bf16, see the run's instruction set) or `fp32` "
+        "(asked for with `--precision fp32`: the path of a CPU without bf16). The peer: fp32."
     )
-    head = ["measure", "napari-n2v", PEER, "ours / peer", "run"]
+    head = ["measure", "path", "napari-n2v", PEER, "ours / peer", "run"]
     return section("Speed (CPU)", intro, table(head, rows), runs)
 
 
@@ -104,35 +118,32 @@ def _reach(h: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def time_to_quality(runs: list[dict[str, Any]]) -> list[str]:
-    rows, curves = [], []
+    rows = []
     for r in runs:
         res, tasks = r["result"], []
         if "3d" in res:
             shape = "×".join(map(str, res["3d"]["shape"]))
             what = f"3D {shape}, σ=25 (input {f(res['3d']['input_psnr'])} dB)"
-            tasks.append((what, "3D", res["3d"]))
+            tasks.append((what, res["3d"]))
         for im in res.get("2d", {}).get("per_image", []):
             what = f"2D Set12 {im['image']} (input {f(im['input_psnr'])} dB)"
-            tasks.append((what, im["image"], im))
-        for what, short, t in tasks:
+            tasks.append((what, im))
+        prec = (r.get("settings") or {}).get("precision")
+        for what, t in tasks:
+            what += f", ours in {prec}" if prec and prec != "auto" else ""
             h = t["headline"]
             mark, there, ratio = _reach(h)
             peer = f"{h['peer_budget_s']:g} s ({h['peer_steps']} steps)"
             full = f"{f(h['ours_psnr_full_budget'])} ({h['ours_budget_s']:g} s)"
             rows.append([what, peer, f(h["peer_psnr"]), mark, there, full, ratio, rid(r)])
-            for tool, name in (("ours", "napari-n2v"), ("peer", PEER)):
-                pts = ", ".join(f"{c['mark_s']:g} s: {c['psnr']:.2f}" for c in t[tool]["curve"])
-                curves.append([short, name, pts])
     intro = (
         "How long ours, with default settings, takes to reach the PSNR (dB) the peer reaches in "
         "its budget. One training run per tool and task; the PSNR curve comes from snapshots "
         "taken during that run (the model a stop would return), denoised after it. The peer: 3D "
         "patch 16×64×64, batch 4; 2D patch 64×64, batch 16; 50 steps per epoch; its PSNR is the "
-        "better of its in-memory weights and its default prediction."
+        "better of its in-memory weights and its default prediction. Both curves are in the "
+        "result files (`curve`)."
     )
     head = ["task", "peer budget", "peer PSNR", "ours: first mark reaching it", "ours PSNR there"]
     head += ["ours at its full budget", "peer budget / ours' time", "run"]
-    body = [*table(head, rows), "", "The curves (mark: PSNR dB):", ""]
-    return section(
-        "Time to quality (CPU)", intro, body + table(["task", "tool", "curve"], curves), runs
-    )
+    return section("Time to quality (CPU)", intro, table(head, rows), runs)

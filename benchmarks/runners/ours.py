@@ -110,7 +110,8 @@ def main() -> None:
     }  # fmt: skip
     del data
     axes = a.predict_axes or ("ZYX" if cfg.is_3d else "YX")
-    res.update(runner_args.predict_all(a, lambda img: n2v.predict(model, img, axes)))
+    pcfg = n2v.PredictConfig(precision=a.precision or "auto")  # the path training took
+    res.update(runner_args.predict_all(a, lambda img: n2v.predict(model, img, axes, pcfg)))
     if a.marks:  # after the timed prediction, which it leaves as it was
         t = time.perf_counter()
         res["marks"] = marks.resolve(a, model, n, axes)

@@ -63,7 +63,8 @@ class Marks:
                     net.load_state_dict(state)
                     model = tr._wrap(net.eval())
                 with torch.no_grad():
-                    outs[id(state)] = np.asarray(n2v.predict(model, img, axes), np.float32)
+                    pcfg = n2v.PredictConfig(precision=a.precision or "auto")
+                    outs[id(state)] = np.asarray(n2v.predict(model, img, axes, pcfg), np.float32)
             return outs[id(state)]
 
         rows, chosen_states, check, validate = [], [], None, None

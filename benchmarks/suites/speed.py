@@ -34,6 +34,8 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train-steps-3d", type=int, default=10, help="steps of the 3D rate runs")
     p.add_argument("--e2e-steps", type=int, default=100, help="steps of the command-to-output runs")
     p.add_argument("--ours-only", action="store_true", help="no peer: our figures alone, no ratios")
+    p.add_argument("--precision", help="ours: auto | fp32 | bf16 (fp32 measures the path of a CPU "
+                   "without native bf16 on any CPU)")  # fmt: skip
 
 
 def run(a: argparse.Namespace) -> dict[str, Any]:
@@ -49,6 +51,7 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="n2v_speed_"))
     [(_, clean, noisy)] = noisy_set("Set12", names=["08"])
     np.save(tmp / "img512.npy", noisy)
+    np.save(tmp / "clean512.npy", clean)
     np.save(tmp / "img1024.npy", add_noise(np.tile(clean, (2, 2)), seed=2))
     np.save(tmp / "vol.npy", volume())
     img512, img1024, vol = tmp / "img512.npy", tmp / "img1024.npy", tmp / "vol.npy"
@@ -60,11 +63,15 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
         "3d": argv("--data", vol, c3d, "--steps", a.train_steps_3d, "--predict", vol,
                    "--predict-repeats 2"),
         "e2e": argv("--data", img512, c2d, "--steps", a.e2e_steps, "--predict", img512, "--out",
-                    tmp / "out.npy"),
+                    tmp / "out.npy", "--ref", tmp / "clean512.npy"),
     }  # fmt: skip
     # --stack 2: two copies of the volume give the peer 16 batches per epoch without inflating its
-    # RSS; --filters 32: the peer's width (our 3D CPU default is 16: not like with like)
-    extra = {"3d": {"peer": ["--stack", "2"], "ours": ["--filters", "32"]}}
+    # RSS; --filters 32: the peer's width (our CPU default is 16 in 3D and in fp32 2D)
+    extra = {"3d": {"peer": ["--stack", "2"], "ours": ["--filters", "32"]},
+             "2d": {"ours": ["--filters", "32"]}}  # fmt: skip
+    prec = ["--precision", a.precision] if a.precision else []
+    extra = {p: {"peer": extra.get(p, {}).get("peer", []),
+                 "ours": extra.get(p, {}).get("ours", []) + prec} for p in PARTS}  # fmt: skip
     runs = {p: alternate(a.reps, args[p], p, extra.get(p), tools) for p in parts}
     if a.ours_only:
         return {"runs": runs, "ratios": {}}
@@ -77,7 +84,9 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
     if "e2e" in runs:
         o, p = median(runs["e2e"]["ours"], "wall_s"), median(runs["e2e"]["peer"], "wall_s")
         ratios["e2e_wall_s"] = {"ours": o, "peer": p, "peer_over_ours": ratio(p, o)}
-    return {"runs": runs, "ratios": ratios}
+        o, p = median(runs["e2e"]["ours"], "psnr"), median(runs["e2e"]["peer"], "psnr")
+        ratios["e2e_psnr"] = {"ours": o, "peer": p}
+    return {"precision": a.precision or "auto", "runs": runs, "ratios": ratios}
 
 
 def volume() -> np.ndarray:

@@ -27,8 +27,8 @@ from benchmarks.harness import basics as hb
 from benchmarks.harness.peer import run_tool
 
 FACTORS: dict[int, dict[str, list[Any]]] = {
-    2: {"masked": [0.1, 0.2, 0.5, 1.0], "lr": [1e-4, 4e-4, 1e-3], "batch": [8, 16, 32],
-        "variant": ["n2v2"]},
+    2: {"filters": [16, 24, 32], "masked": [0.1, 0.2, 0.5, 1.0], "lr": [1e-4, 4e-4, 1e-3],
+        "batch": [8, 16, 32], "variant": ["n2v2"]},
     3: {"filters": [16, 32], "patch": [(8, 64, 64), (16, 64, 64), (32, 64, 64), (16, 32, 32)],
         "batch": [2, 4, 8], "masked": [0.2, 0.5, 1.0], "val": [32, 128]},
 }  # fmt: skip
@@ -51,14 +51,18 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--images", nargs="+", default=["02", "05"], help="2D: Set12 images")
     p.add_argument("--base-repeats", type=int, default=2, help="runs of the default (first, last)")
     p.add_argument("--seed", type=int, default=1, help="training seed (the noise is fixed)")
+    p.add_argument(
+        "--precision", help="auto | fp32 | bf16: the path to sweep (default: the machine's)"
+    )
 
 
-def defaults(dims: int) -> dict[str, Any]:
+def defaults(dims: int, precision: str | None = None) -> dict[str, Any]:
     """The current CPU defaults, as a Trainer on this machine resolves them (on a small random
     image: nothing is trained), in FACTORS' keys."""
     import napari_n2v as n2v
 
-    cfg = n2v.TrainConfig(axes="ZYX" if dims == 3 else "YX", device="cpu")
+    axes = "ZYX" if dims == 3 else "YX"
+    cfg = n2v.TrainConfig(axes=axes, device="cpu", precision=precision or "auto")
     shape = (32, 128, 128) if dims == 3 else (256, 256)
     tr = n2v.Trainer(np.random.default_rng(0).normal(100, 25, shape).astype(np.float32), cfg)
     masked = round(100 * tr.data.n_masked / float(np.prod(tr.data.patch)), 1)
@@ -139,6 +143,7 @@ def one_run(
         axes = "ZYX" if a.dims == 3 else "YX"
         args = hb.argv("--data", data, "--axes", axes, "--budget-s", a.budget, "--seed", a.seed,
                        "--predict", data, "--out", out, *flags(run["over"]))  # fmt: skip
+        args += ["--precision", a.precision] if a.precision else []
         r = run_tool("ours", args, timeout=3 * a.budget + 900)
         den = np.load(out)
         row = {"image": name, "psnr": hb.psnr(clean, den), **{k: r.get(k) for k in KEEP}}
@@ -174,7 +179,7 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
     for i, (name, clean, noisy) in enumerate(sets):
         np.save(tmp / f"in{i}.npy", noisy)
         images.append((name, clean, tmp / f"in{i}.npy"))
-    base = defaults(a.dims)
+    base = defaults(a.dims, a.precision)
     rows = [one_run(r, a, images) for r in configs(a, base)]
     bases = [r for r in rows if r["factor"] == "default"]
     base_psnr = float(np.mean([r["psnr"] for r in bases]))
@@ -183,5 +188,5 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
     spread = max(r["psnr"] for r in bases) - min(r["psnr"] for r in bases)
     defaults_ = {k: label(k, v) for k, v in base.items()}
     input_psnr = float(np.mean([hb.psnr(c, n) for _, c, n in sets]))
-    return {"dims": a.dims, "defaults": defaults_, "rows": rows, "input_psnr": input_psnr,
+    return {"dims": a.dims, "precision": a.precision or "auto", "defaults": defaults_, "rows": rows, "input_psnr": input_psnr,
             "base_psnr": base_psnr, "base_psnr_spread": spread}  # fmt: skip

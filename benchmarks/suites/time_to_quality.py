@@ -46,6 +46,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
     add("--set12", nargs="+", default=["02", "05", "08"], help="Set12 images (2d)")
     add("--seed", type=int, default=1, help="training seed of both tools (> 0)")
     add("--first", choices=("ours", "peer"), default="ours", help="who runs first")
+    add("--precision", help="ours: auto | fp32 | bf16 (fp32: a CPU without bf16's path)")
 
 
 def marks_for(task: str, tool: str, budget: float) -> list[float]:
@@ -64,6 +65,8 @@ def curve_run(tool: str, task: str, files: dict[str, Path], budget: float, a: An
                 "--marks-ref", files["clean"])  # fmt: skip
     if tool == "peer":
         args += PEER_3D if task == "3d" else PEER_2D
+    elif a.precision:
+        args += ["--precision", a.precision]
     res: dict[str, Any] = {"budget_s": budget, "loadavg_before": loadavg()}
     res["run"] = r = run_tool(tool, args, timeout=3 * budget + 1200)
     res["curve"] = curve = [{k: m[k] for k in CURVE if k in m} for m in r.pop("marks")]

@@ -12,8 +12,7 @@ from superqt.utils import GeneratorWorker
 
 from napari_n2v._qt import export_dialog as dialog_module
 from napari_n2v._qt.export_dialog import ExportDialog
-from napari_n2v.core.config import PredictConfig, TrainConfig
-from napari_n2v.core.train.trainer import train
+from napari_n2v.core.config import PredictConfig
 from napari_n2v.core.zoo.api import load_package
 from napari_n2v.run_models.job_state import JobState
 
@@ -21,17 +20,8 @@ TIMEOUT = 120_000  # ms: a package is predicted, traced and validated (a few sec
 
 
 @pytest.fixture(scope="module")
-def trained():
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[:72, :72]
-    img = (100 + 80 * (np.hypot(yy - 36, xx - 36) < 18) + rng.normal(0, 20, (72, 72))).astype(
-        np.float32
-    )
-    cfg = TrainConfig(
-        axes="YX", patch_size=(16, 16), steps=2, batch_size=2, n_filters=4, val_patches=2,
-        steps_per_epoch=2, seed=0, device="cpu",
-    )  # fmt: skip
-    return train(img, cfg, name="disc model"), img
+def trained(tiny_model):
+    return tiny_model
 
 
 @pytest.fixture

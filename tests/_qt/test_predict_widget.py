@@ -137,6 +137,14 @@ def test_2d_model_on_frames(qtbot, widget, images, models) -> None:
         )
 
 
+def test_precision_choice_reaches_the_config_and_the_device_line(widget, models) -> None:
+    widget.form.tiles.precision.setCurrentText("fp32")
+    assert widget.form.config(models["2d"], PredictConfig).precision == "fp32"
+    assert widget.form.device_label.text().endswith(", fp32")
+    widget.form.tiles.precision.setCurrentText("auto")
+    assert widget.form.config(models["2d"], PredictConfig).precision == "auto"
+
+
 def test_dask_input_gives_lazy_result(qtbot, widget, images, models) -> None:
     import dask.array as da
 

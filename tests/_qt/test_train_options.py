@@ -176,6 +176,26 @@ def test_filters_box_says_what_auto_means_per_device_and_dimensionality(qtbot):
     s.set_is_3d(True)
     assert s.n_filters.specialValueText() == "auto (16)"
     s.set_is_3d(False)
-    assert s.n_filters.specialValueText() == "auto (32)"
+    from napari_n2v.core.plan.defaults import defaults_for
+    from napari_n2v.core.plan.machine import resolve_machine
+
+    expected = defaults_for(resolve_machine("cpu", "auto", 2), False).n_filters  # 32 or 16 (fp32)
+    assert s.n_filters.specialValueText() == f"auto ({expected})"
     s.n_filters.setValue(s.n_filters.minimum())  # "auto": the engine decides (None)
     assert s.config("ZYX").n_filters is None
+
+
+def test_precision_choice_reaches_the_config_the_device_line_and_the_width(qtbot):
+    from napari_n2v._qt.train_settings import TrainSettings
+
+    s = TrainSettings()
+    qtbot.addWidget(s)
+    s.device.setCurrentText("cpu")
+    s.precision.setCurrentText("fp32")  # the path of a CPU without bf16, on any CPU
+    assert s.config("YX").precision == "fp32"
+    assert s.device_label.text().endswith(", fp32")
+    assert s.n_filters.specialValueText() == "auto (16)"  # the fp32 width on a CPU
+    assert "fp32" in s.n_filters.toolTip()
+    s.precision.setCurrentText("bf16")
+    assert s.config("YX").precision == "bf16" and s.device_label.text().endswith(", bf16")
+    assert s.n_filters.specialValueText() == "auto (32)"

@@ -6,20 +6,7 @@ import tifffile
 
 from napari_n2v.cli.main import main
 
-from ..conftest import blobs
-
-FAST = ["--steps", "3", "--patch", "16", "--batch", "2", "--seed", "0"]
-
-
-@pytest.fixture
-def trained(tmp_path):
-    rng = np.random.default_rng(0)
-    img = (blobs((48, 48)) * 1000 + rng.normal(0, 50, (48, 48))).astype(np.float32)
-    image = tmp_path / "img.tif"
-    tifffile.imwrite(image, img, metadata={"axes": "YX"})
-    model = tmp_path / "m.n2v.safetensors"
-    assert main(["train", str(image), "--out", str(model), *FAST]) == 0
-    return image, model
+from .conftest import FAST
 
 
 def test_export_predict_and_fine_tune_from_the_package(trained, tmp_path, capsys):

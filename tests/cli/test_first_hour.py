@@ -14,8 +14,7 @@ from napari_n2v.cli.main import main
 from napari_n2v.core.model.model_io import load_model
 
 from ..conftest import blobs
-
-FAST = ["--steps", "3", "--patch", "16", "--batch", "2", "--seed", "0"]
+from .conftest import FAST
 
 
 def _noisy(shape, seed=0):

@@ -6,7 +6,6 @@ import itertools
 from pathlib import Path
 
 import numpy as np
-import pytest
 import tifffile
 
 from napari_n2v.batch.jobs import FileEvent, Job, TileEvent
@@ -18,9 +17,7 @@ from napari_n2v.core.events import InfoEvent, TrainEvent
 from napari_n2v.core.model.model_io import load_model
 from napari_n2v.core.progress import TrainProgress
 
-from ..conftest import blobs
-
-FAST = ["--steps", "3", "--patch", "16", "--batch", "2", "--seed", "0"]
+from .conftest import FAST
 
 
 class Terminal(io.StringIO):
@@ -30,17 +27,6 @@ class Terminal(io.StringIO):
 
 def _step(step: int, elapsed: float = 1.0) -> TrainEvent:
     return TrainEvent(step, 20, 1, 0.5, None, None, 1e-3, 100.0, 3.0, elapsed)
-
-
-@pytest.fixture
-def trained(tmp_path):
-    rng = np.random.default_rng(0)
-    img = (blobs((48, 48)) * 1000 + rng.normal(0, 50, (48, 48))).astype(np.float32)
-    image = tmp_path / "img.tif"
-    tifffile.imwrite(image, img, metadata={"axes": "YX"})
-    model = tmp_path / "m.n2v.safetensors"
-    assert main(["train", str(image), "--out", str(model), *FAST]) == 0
-    return image, model
 
 
 def test_a_log_has_lines_not_bars_and_greppable_failures(trained, tmp_path, capsys):

@@ -56,7 +56,7 @@ def test_config_defaults_and_json_round_trip():
     assert cfg.resolved_patch_size == (16, 64, 64)
     assert cfg.resolved_masked_pixels() == round(16 * 64 * 64 * DEFAULT_MASKED_FRACTION)
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
-    assert TrainConfig(axes="YX").resolved_masked_pixels() == 20
+    assert TrainConfig(axes="YX").resolved_masked_pixels() == 41
     assert TrainConfig(n2v2=True).resolved_strategy == "median"
 
 

@@ -15,10 +15,8 @@ from napari_n2v.core.zoo.api import export_bioimageio, load_package
 from napari_n2v.core.zoo.rdf import zoo_name
 from napari_n2v.core.zoo.sample import SYNTHETIC_NOTE
 
-from ..conftest import blobs
+from ..conftest import TINY, blobs
 from .bioimageio_helpers import member, npy, offline, rdf
-
-TINY = dict(steps=2, batch_size=2, n_filters=4, val_patches=2, steps_per_epoch=2, seed=0)
 
 
 @pytest.fixture(scope="module")

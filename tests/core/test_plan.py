@@ -21,11 +21,12 @@ def test_a_train_plan_settles_every_open_default():
     d = defaults_for(plan.machine, is_3d=False)
     assert plan.config.n_filters == d.n_filters  # recorded in the model file
     assert plan.batch_size == d.batch_size and not plan.batch_lowered
-    assert plan.patch == (64, 64) and plan.n_masked == 20
+    assert plan.patch == (64, 64) and plan.n_masked == 41
     assert plan.machine == Machine(torch.device("cpu"), "fp32")
     assert plan.start_line() == (
-        f"training on CPU {cpu_isa()}, fp32, batch {d.batch_size}, patch (64, 64), "
-        f"20 masked pixels per patch, blind spot {plan.blind_spot.spec}"
+        f"training on CPU {cpu_isa()}, fp32, {d.n_filters} filters (the fp32 default), "
+        f"batch {d.batch_size}, patch (64, 64), "
+        f"41 masked pixels per patch, blind spot {plan.blind_spot.spec}"
     )
 
 

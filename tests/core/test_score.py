@@ -184,6 +184,46 @@ def test_pairing_resolves_a_small_difference_that_unpaired_intervals_cannot():
     assert (phi - plo) < 0.5 * (hi - lo)
 
 
+def _seeing_filters(noisy):
+    """Filters that see the pixel they denoise: plain Gaussians and medians of several widths."""
+    fns = {f"g{s}": (lambda m, s=s: gaussian(m, s)) for s in (0.7, 1.0, 1.4, 2.0, 4.0)}
+    fns |= {f"m{k}": (lambda m, k=k: ndimage.median_filter(m, k)) for k in (3, 5)}
+    return fns
+
+
+@pytest.mark.parametrize("sigma", [15, 25, 50])
+def test_sure_scores_filters_that_see_the_pixel_on_the_blind_scale(sigma):
+    from napari_n2v.core.baseline.sure import sure_score
+
+    clean = shapes()
+    noisy = clean + np.random.default_rng(sigma + 1).normal(0, sigma, clean.shape)
+    scores, psnrs = {}, {}
+    for name, fn in _seeing_filters(noisy).items():
+        scores[name] = sure_score(fn, noisy, sigma**2, np.random.default_rng(0))
+        psnrs[name] = psnr(fn(noisy), clean)
+        # MSE + noise variance, like the blind score (the plain score would be far below sigma^2)
+        mse = float(np.mean((fn(noisy) - clean) ** 2))
+        assert scores[name].mean == pytest.approx(mse + sigma**2, rel=0.04)
+    for s in (1.0, 2.0):  # blind filters rank on the same scale
+        scores[f"blind g{s}"] = self_supervised_score(noisy, blind_gaussian(noisy, s))
+        psnrs[f"blind g{s}"] = psnr(blind_gaussian(noisy, s), clean)
+    assert max(psnrs.values()) - min(psnrs.values()) > 2
+    assert rank_disagreements(scores, psnrs) == []
+
+
+def test_bm3d_ranks_above_the_blur_it_beats():
+    pytest.importorskip("bm3d")
+    from napari_n2v.core.baseline import baseline
+
+    clean = shapes(128)
+    noisy = clean + np.random.default_rng(9).normal(0, 25, clean.shape)
+    res = baseline(noisy, methods=("gaussian", "median", "bm3d"), noise_var=25.0**2)
+    scores = {r.method: r.score for r in res.results}
+    psnrs = {r.method: psnr(r.image, clean) for r in res.results}
+    assert psnrs["bm3d"] > psnrs["gaussian"] + 0.3
+    assert rank_disagreements(scores, psnrs) == []
+
+
 def _scores_and_psnrs(noisy, clean, footprint):
     outs = {f"g{s}": blind_gaussian(noisy, s, footprint=footprint) for s in (0.7, 1, 1.4, 2, 4, 8)}
     outs |= {f"m{s}": blind_median(noisy, s, footprint=footprint) for s in (7, 9)}

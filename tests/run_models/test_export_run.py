@@ -5,24 +5,15 @@ from __future__ import annotations
 
 import zipfile
 
-import numpy as np
 import pytest
 
-from napari_n2v.core.config import TrainConfig
 from napari_n2v.run_models.export_run import WRITING, ExportRun
 from napari_n2v.run_models.job_state import JobState
 
 
 @pytest.fixture(scope="module")
-def trained():
-    from napari_n2v.core.train.trainer import train
-
-    img = (np.random.default_rng(0).random((48, 48)) * 100).astype(np.float32)
-    cfg = TrainConfig(
-        axes="YX", patch_size=(16, 16), steps=2, batch_size=2, n_filters=4, val_patches=2,
-        steps_per_epoch=2, seed=0, device="cpu",
-    )  # fmt: skip
-    return train(img, cfg, name="disc model"), img
+def trained(tiny_model):
+    return tiny_model
 
 
 def _record(run: ExportRun) -> dict[str, list]:

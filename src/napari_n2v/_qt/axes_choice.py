@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
 
+from napari_n2v.core.layout import guess_axes
+
 #: napari axis labels that mean time / depth (lower-cased).
 _TIME_LABELS = {"t", "time", "frame", "frames"}
 _Z_LABELS = {"z", "depth", "plane", "planes", "slice"}
@@ -70,10 +72,13 @@ def axes_options(
     n = len(spatial)
     if n < 2:
         return f"{n}D data: not an image", [], 0
+    # The first choice is the engine's own guess (core.layout.guess_axes, as the CLI and the Predict
+    # widget read a file or layer); the others are what the shape cannot rule out.
+    engine = guess_axes(len(shape), True, rgb) if n <= 4 else ""
     if n == 2:
-        return f"2D image, {_size(spatial)} pixels{extra}.", [("2D image", "YX" + c)], 0
+        return f"2D image, {_size(spatial)} pixels{extra}.", [("2D image", engine)], 0
     if n == 3:
-        opts = [("Z-stack (3D denoising)", "ZYX" + c), ("frames/time (2D per frame)", "TYX" + c)]
+        opts = [("Z-stack (3D denoising)", engine), ("frames/time (2D per frame)", "TYX" + c)]
         default = 1 if _guess(lead) == "T" else 0
         return (
             f"3D data, {_size(spatial)}{extra}: is the first axis depth or time?",
@@ -82,7 +87,7 @@ def axes_options(
         )
     if n == 4:
         opts = [
-            ("time × Z (3D denoising)", "TZYX" + c),
+            ("time × Z (3D denoising)", engine),
             ("time × Z (2D per plane)", "TSYX" + c),
         ]
         return f"4D data, {_size(spatial)}{extra}: time × Z × Y × X.", opts, 0

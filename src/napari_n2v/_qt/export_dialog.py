@@ -24,13 +24,13 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QWidget,
 )
 
+from napari_n2v._qt.confirm import confirm_overwrite
 from napari_n2v._qt.last_folder import remember, start_folder
 from napari_n2v._qt.worker import notify_error, start_worker
 from napari_n2v.run_models.export_run import ExportRun, zip_path
@@ -152,12 +152,9 @@ class ExportDialog(QDialog):
         if self.run.running:
             return False
         path = zip_path(self.path.text().strip() or "model.zip")
-        overwrite = False
-        if path.exists():
-            answer = QMessageBox.question(self, "Replace file?", f"{path} exists. Replace it?")
-            if answer != QMessageBox.StandardButton.Yes:
-                return False
-            overwrite = True
+        overwrite = path.exists()
+        if not confirm_overwrite(self, path):
+            return False
         return self.run.start(
             self.model,
             path,

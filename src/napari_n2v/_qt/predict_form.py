@@ -102,7 +102,14 @@ class PredictForm(QWidget):
         self.status = _wrapping("")
         self._layout()
         self.files_button.toggled.connect(self._on_mode)
+        self._n_dim = 2
+        self.tiles.precision.currentTextChanged.connect(self._on_precision)
         self._on_mode()
+
+    def _on_precision(self, precision: str) -> None:
+        from napari_n2v.core.plan.machine import describe_device
+
+        self.device_label.setText(describe_device("auto", precision, n_dim=self._n_dim))
 
     def _layout(self) -> None:
         self.advanced = QCollapsible("Tiles and output")
@@ -167,8 +174,9 @@ class PredictForm(QWidget):
 
         _set_red(self.model_label, model is None)
         # The device and its precision for this model (core.device.autocast_dtype).
-        n_dim = 3 if model is not None and model.is_3d else 2
-        self.device_label.setText(describe_device("auto", n_dim=n_dim))
+        self._n_dim = 3 if model is not None and model.is_3d else 2
+        precision = self.tiles.precision.currentText()
+        self.device_label.setText(describe_device("auto", precision, n_dim=self._n_dim))
         if model is None:
             self.model_label.setText("No model yet: train one or load a file.")
             return

@@ -6,15 +6,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from napari.utils.notifications import show_error
-from qtpy.QtWidgets import QFileDialog, QMessageBox, QWidget
+from qtpy.QtWidgets import QFileDialog, QWidget
 
+from napari_n2v._qt.confirm import confirm_overwrite
 from napari_n2v._qt.last_folder import remember, start_folder
 from napari_n2v.core.errors import N2VError
+from napari_n2v.core.model.model_file import SUFFIX
 
 if TYPE_CHECKING:  # pragma: no cover
     from napari_n2v.core.model.n2v_model import N2VModel
 
-MODEL_SUFFIX = ".n2v.safetensors"
+MODEL_SUFFIX = SUFFIX  # the engine's (core.model.model_file)
 
 
 def ask_save_path(parent: QWidget, model: N2VModel, folder: Path | None = None) -> Path | None:
@@ -44,12 +46,9 @@ def save_model(parent: QWidget, model: N2VModel, path: str | Path) -> Path | Non
     Returns the path written, or None if nothing was saved.
     """
     path = with_suffix(path)
-    overwrite = False
-    if path.exists():
-        answer = QMessageBox.question(parent, "Replace model file?", f"{path} exists. Replace it?")
-        if answer != QMessageBox.StandardButton.Yes:
-            return None
-        overwrite = True
+    overwrite = path.exists()
+    if not confirm_overwrite(parent, path, "model file"):
+        return None
     try:
         saved = model.save(path, overwrite=overwrite)
         remember(saved)

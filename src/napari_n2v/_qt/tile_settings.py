@@ -1,4 +1,5 @@
-"""The Predict widget's "Tiles and output" rows: tile size, overlap, batch, TTA and zarr streaming.
+"""The Predict widget's "Tiles and output" rows: tile size, overlap, batch, TTA, precision and zarr
+streaming.
 
 Controls, ranges and tooltips come from the :class:`PredictConfig` fields (:mod:`napari_n2v._qt.controls`).
 """
@@ -7,10 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from qtpy.QtWidgets import QCheckBox, QFormLayout, QLineEdit, QWidget
+from qtpy.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLineEdit, QWidget
 
 from napari_n2v._qt.controls import field_label, field_spin, field_tooltip, field_widget, spin_value
 from napari_n2v.core.config import PredictConfig
+from napari_n2v.core.config_fields import PRECISIONS
 from napari_n2v.core.predict.tiling import DEFAULT_TILE_2D, DEFAULT_TILE_3D
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,6 +33,12 @@ class TileSettings(QWidget):
         self.tta = field_widget(PredictConfig, "tta", False)
         self.tta_check = self.tta.native
         self.tta_check.setText("Test-time augmentation (8× slower, slightly smoother)")
+        self.precision = QComboBox()
+        self.precision.addItems(PRECISIONS)
+        self.precision.setToolTip(
+            f"{field_tooltip(PredictConfig, 'precision')}. auto: bf16 where the device runs it "
+            "natively (CUDA, CPUs with AVX512-BF16 or AMX), else fp32."
+        )
         self.stream_check = QCheckBox("Stream the result to a zarr store (for large data)")
         self.stream_check.setToolTip(
             "Checked by itself for dask/zarr layers: memory stays ~ a few tiles."
@@ -46,6 +54,7 @@ class TileSettings(QWidget):
         adv.addRow(field_label(PredictConfig, "overlap"), self.overlap_spin)
         adv.addRow(field_label(PredictConfig, "batch_size"), self.batch_spin)
         adv.addRow(self.tta_check)
+        adv.addRow(field_label(PredictConfig, "precision"), self.precision)
         adv.addRow(self.stream_check)
         adv.addRow("Zarr output", self.store_edit)
 
@@ -88,6 +97,7 @@ class TileSettings(QWidget):
             overlap=None if overlap is None else (overlap,) * n_sp,
             batch_size=spin_value(self.batch_spin),
             tta=bool(self.tta.value),
+            precision=self.precision.currentText(),
         )
 
 

@@ -1,5 +1,5 @@
 """The Train widget's advanced settings (folded away): axes, learning rate, validation, blind spot, N2V2,
-structN2V, augmentation, seed, device and the U-Net's size. Controls and texts come from the TrainConfig
+structN2V, augmentation, seed, device, precision and the U-Net's size. Controls and texts come from the TrainConfig
 fields."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from qtpy.QtWidgets import (
 
 from napari_n2v._qt.controls import field_label, field_spin, field_tooltip, field_widget, spin_value
 from napari_n2v.core.config import TrainConfig
+from napari_n2v.core.config_fields import PRECISIONS
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 #: Blind spots offered (any other box can be typed, e.g. 7x7); 3D data add the cube.
@@ -61,6 +62,14 @@ class AdvancedSettings(QWidget):
         self.device.addItems(DEVICES)
         self.device.setCurrentText(d.device if d.device in DEVICES else "auto")
         self.device.setToolTip(field_tooltip(TrainConfig, "device"))
+        self.precision = QComboBox()
+        self.precision.addItems(PRECISIONS)
+        self.precision.setCurrentText(d.precision)
+        self.precision.setToolTip(
+            f"{field_tooltip(TrainConfig, 'precision')}. auto: bf16 where the device runs it "
+            "natively (CUDA, CPUs with AVX512-BF16 or AMX), else fp32; fp32 runs the path of a CPU "
+            "without bf16 on any CPU."
+        )
         self.blind_spot = QComboBox()
         self.blind_spot.setEditable(True)  # any box the engine reads, e.g. 7x7 or 1x1x5
         self.blind_spot.setToolTip(field_tooltip(TrainConfig, "blind_spot"))
@@ -72,6 +81,7 @@ class AdvancedSettings(QWidget):
         self.n_filters.valueChanged.connect(self._emit)
         self.struct_axis.currentIndexChanged.connect(self._emit)
         self.device.currentIndexChanged.connect(self._emit)
+        self.precision.currentIndexChanged.connect(self._emit)
         self.blind_spot.currentTextChanged.connect(self._emit)
         self.axes_override.textChanged.connect(self._emit)
         self.set_is_3d(False)
@@ -91,6 +101,7 @@ class AdvancedSettings(QWidget):
         adv.addRow(field_label(TrainConfig, "augment"), self.augment)
         adv.addRow(field_label(TrainConfig, "seed"), self.seed)
         adv.addRow(field_label(TrainConfig, "device"), self.device)
+        adv.addRow(field_label(TrainConfig, "precision"), self.precision)
         depth = self.fields["depth"].native  # not self.depth: QWidget.depth() is Qt's
         adv.addRow("U-Net " + field_label(TrainConfig, "depth").lower(), depth)
         adv.addRow("U-Net " + field_label(TrainConfig, "n_filters").lower(), self.n_filters)
@@ -127,6 +138,7 @@ class AdvancedSettings(QWidget):
             seed=spin_value(self.seed),
             n_filters=spin_value(self.n_filters),
             device=self.device.currentText(),
+            precision=self.precision.currentText(),
             blind_spot=self.blind_spot.currentText().strip() or "auto",
         )
         return kw

@@ -42,7 +42,6 @@ class TrainSettings(QWidget):
         super().__init__(parent)
         d = TrainConfig()
         self._is_3d = False
-        self._precision = d.precision
         ps = d.patch_size
         self.patch_xy = field_spin(TrainConfig, "patch_size", ps[-1] if ps else None)
         self.patch_z = field_spin(TrainConfig, "patch_size", ps[0] if ps and len(ps) == 3 else None)
@@ -51,8 +50,8 @@ class TrainSettings(QWidget):
         self.duration = TrainDuration()
         self.steps = self.duration.steps
         self.adv = AdvancedSettings()
-        adv_names = ("seed", "n_filters", "struct_axis", "device", "axes_override", "blind_spot")
-        for name in (*FIELDS, *adv_names):
+        adv_names = ("seed", "n_filters", "struct_axis", "device", "precision")
+        for name in (*FIELDS, *adv_names, "axes_override", "blind_spot"):
             setattr(self, name, getattr(self.adv, name))
         self.fields = {"steps": self.duration.steps_field, **self.adv.fields}
         self.device_label = QLabel()
@@ -106,16 +105,25 @@ class TrainSettings(QWidget):
         )
         n_dim = 3 if self._is_3d else 2
         try:  # what "auto" means on this machine: the plan's defaults (core.plan.defaults)
-            machine = resolve_machine(self.adv.device.currentText(), self._precision, n_dim)
+            machine = resolve_machine(
+                self.adv.device.currentText(), self.adv.precision.currentText(), n_dim
+            )
             d = defaults_for(machine, self._is_3d)
             self.batch.setSpecialValueText(f"auto ({d.batch_size})")
             self.adv.n_filters.setSpecialValueText(f"auto ({d.n_filters})")
+            self.adv.n_filters.setToolTip(
+                f"{field_tooltip(TrainConfig, 'n_filters')} auto: {d.n_filters} here, the default "
+                f"for {machine.precision} on this {machine.kind.upper()} (the width that reaches a "
+                "given quality soonest there)."
+            )
             self.duration.suit(machine.kind)
         except N2VError:
             self.batch.setSpecialValueText("auto")
             self.adv.n_filters.setSpecialValueText("auto")
         # What the run will use: the device, its instruction set and its precision.
-        text = describe_device(self.adv.device.currentText(), self._precision, n_dim=n_dim)
+        text = describe_device(
+            self.adv.device.currentText(), self.adv.precision.currentText(), n_dim=n_dim
+        )
         self.device_label.setText(text)
 
     def _patch(self) -> tuple[int, ...] | None:

@@ -74,8 +74,8 @@ def train_args(t: argparse.ArgumentParser) -> None:
     t.add_argument(
         "--masked-pixels",
         type=int,
-        help=f"blind-spot pixels per patch (default: {DEFAULT_MASKED_FRACTION * 100:.1f}%% of the patch, "
-        "20 of 64x64)",
+        help=f"blind-spot pixels per patch (default: {DEFAULT_MASKED_FRACTION * 100:g}%% of the patch, "
+        f"{TrainConfig(axes='YX').resolved_masked_pixels()} of 64x64)",
     )
     t.add_argument("--lr", type=float, help=f"learning rate (default: {d.learning_rate:g})")
     t.add_argument("--n2v2", action="store_true", help="N2V2 variant (no checkerboard artefacts)")
@@ -101,7 +101,7 @@ def train_args(t: argparse.ArgumentParser) -> None:
         help="train for this wall-clock budget (300, 90s, 5m, 1h) and keep the best model; with "
         "--steps too, whichever comes first ends the run",
     )
-    _machine_args(t)
+    machine_args(t)
     t.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     _quiet_arg(t)
     resume.add_args(t)
@@ -160,7 +160,7 @@ def predict_args(q: argparse.ArgumentParser) -> None:
         help="judge the result without a clean image: does the residual look like the noise, and is "
         "N2V better than a calibrated blur (one input at a time)",
     )
-    _machine_args(q)
+    machine_args(q)
     q.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     _quiet_arg(q)
     q.add_argument(
@@ -193,7 +193,7 @@ def export_args(e: argparse.ArgumentParser) -> None:
     e.add_argument("--overwrite", action="store_true", help="replace an existing package")
 
 
-def _machine_args(p: argparse.ArgumentParser) -> None:
+def machine_args(p: argparse.ArgumentParser) -> None:
     """``--device`` and ``--precision``, the same on train and predict."""
     from napari_n2v.core.config import PRECISIONS
 

@@ -9,21 +9,18 @@ from typing import Any
 from napari_n2v.core.errors import N2VError
 
 
-def blind_footprint(model: Any) -> tuple[int, ...] | None:
-    """The model's blind spot as the baselines' left-out box (None for one pixel)."""
-    from napari_n2v.core.noise.footprint import parse_blind_spot
-
-    extent = parse_blind_spot(model.config.blind_spot, model.config.n_spatial)
-    return None if extent is None or all(e == 1 for e in extent) else extent
-
-
 def verdict(model: Any, image: Any, axes: str) -> str:
     """One sentence: N2V against the best calibrated filter on (a crop of) ``image``."""
     from napari_n2v.core.baseline.versus import compare_with_baselines
     from napari_n2v.core.config import PredictConfig
+    from napari_n2v.core.noise.footprint import blind_footprint
 
     cmp = compare_with_baselines(
-        model, image, axes, footprint=blind_footprint(model), config=PredictConfig(device="cpu")
+        model,
+        image,
+        axes,
+        footprint=blind_footprint(model.config.blind_spot, model.config.n_spatial),
+        config=PredictConfig(device="cpu"),
     )
     return cmp.sentence
 

@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="demo_output", help="folder for the results")
     d.add_argument("--kind", choices=["2d", "3d", "both"], default="both")
     d.add_argument("--steps", type=int, help="training steps (default: a CPU-sized time budget)")
-    d.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    args.machine_args(d)
     d.add_argument("--overwrite", action="store_true", help="replace earlier results")
     d.set_defaults(func=_demo)
     return p
@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _demo(args: argparse.Namespace) -> int:
     from napari_n2v.demo import run_demo
 
-    run_demo(Path(args.out), args.kind, args.steps, args.device, args.overwrite)
+    run_demo(Path(args.out), args.kind, args.steps, args.device, args.overwrite, args.precision)
     return 0
 
 

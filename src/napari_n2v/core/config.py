@@ -24,9 +24,9 @@ from napari_n2v.core.predict_config import (
 DEFAULT_PATCH_2D = (64, 64)
 DEFAULT_PATCH_3D = (16, 64, 64)
 #: Fraction of patch pixels masked per patch when ``masked_pixels`` is None: between the anchors'
-#: ~0.2% (juglab n2v, CAREamics) and the paper's 1.6%; chosen by the defaults sweep at equal wall-clock
-#: (`python -m benchmarks run sweep`; the figures are in docs/benchmarks.md).
-DEFAULT_MASKED_FRACTION = 0.005
+#: ~0.2% (juglab n2v, CAREamics) and the paper's 1.6%; chosen by the defaults sweeps at equal wall-clock
+#: (`python -m benchmarks run sweep`: 1% beat 0.5% in 2D at 30 s and 120 s and in 3D; docs/benchmarks.md).
+DEFAULT_MASKED_FRACTION = 0.01
 STRATEGIES = ("uniform", "median")
 #: The most steps a run may ask for; a run on a time budget alone gets this many (it stops on time).
 MAX_STEPS = 10_000_000
@@ -51,7 +51,7 @@ class TrainConfig:
         means the same size on every spatial axis (a square in 2D, a cube in 3D).
         None: 64×64 in 2D, 16×64×64 in 3D (shrunk to fit a small image, with a warning event).
     masked_pixels
-        Blind-spot pixels per patch (N). None: 0.5% of the patch's pixels (20 of 64×64), at least 1.
+        Blind-spot pixels per patch (N). None: 1% of the patch's pixels (41 of 64×64), at least 1.
     blind_spot
         What the network may not see around each masked pixel: ``"auto"`` (chosen from the noise by
         :func:`napari_n2v.inspect_noise`), ``"pixel"``, a box ``"3x3"``/``"5x5"``/``"3x3x3"`` or a line
@@ -83,8 +83,8 @@ class TrainConfig:
     masked_pixels: int | None = _f(
         None,
         "Masked pixels",
-        "blind-spot pixels per patch; at most a quarter of the patch; default 0.5% of the patch "
-        "(20 of 64x64)",
+        "blind-spot pixels per patch; at most a quarter of the patch; default 1% of the patch "
+        "(41 of 64x64)",
         lo=1,
     )
     steps: int = _f(1000, "Steps", "optimiser steps", lo=1, hi=MAX_STEPS, step=100)
@@ -135,7 +135,7 @@ class TrainConfig:
     n_filters: int | None = _f(
         None,
         "Filters",
-        "filters in the first U-Net level; default 32, 16 for 3D on a CPU",
+        "filters in the first U-Net level; default 32; on a CPU 16 for 3D, and for 2D without native bf16",
         lo=1,
         hi=512,
     )

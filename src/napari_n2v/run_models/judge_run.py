@@ -87,14 +87,6 @@ def _score(score: Any) -> str:
     return f"{score.mean:.3g} ± {(score.ci_high - score.ci_low) / 2:.2g}"
 
 
-def blind_footprint(model: Any) -> tuple[int, ...] | None:
-    """The model's blind spot as the baselines' left-out box (None for one pixel)."""
-    from napari_n2v.core.noise.footprint import parse_blind_spot
-
-    extent = parse_blind_spot(model.config.blind_spot, model.config.n_spatial)
-    return None if extent is None or all(e == 1 for e in extent) else extent
-
-
 def filter_image(method: str, param: float, image: Any, axes: str) -> np.ndarray:
     """``method`` (one of :data:`METHODS`) with its calibrated ``param`` over the whole image."""
     from napari_n2v.core.baseline import filters
@@ -168,6 +160,7 @@ class JudgeRun(JobRun):
 def _judge(model: N2VModel, image: Any, axes: str, source: str) -> Generator[None, None, Judgement]:
     from napari_n2v.core.baseline.versus import central_crop, compare_with_baselines
     from napari_n2v.core.config import PredictConfig
+    from napari_n2v.core.noise.footprint import blind_footprint
     from napari_n2v.core.noise.qc import qc
 
     config = PredictConfig(device="cpu")  # as the command line: the same numbers on any machine
@@ -189,7 +182,12 @@ def _judge(model: N2VModel, image: Any, axes: str, source: str) -> Generator[Non
     comparison, compare_error = None, ""
     try:
         comparison = compare_with_baselines(
-            model, image, axes, methods=METHODS, footprint=blind_footprint(model), config=config
+            model,
+            image,
+            axes,
+            methods=METHODS,
+            footprint=blind_footprint(model.config.blind_spot, model.config.n_spatial),
+            config=config,
         )
     except N2VError as err:
         compare_error = str(err)

@@ -5,7 +5,8 @@ Their output at the chosen parameter is, by default, the blind output blended wi
 ``alpha * noisy + (1 - alpha) * blind`` with ``alpha = mse / (mse + noise_var)`` (the blend that
 minimises the expected MSE, since the blind output's error is independent of the pixel's noise); the
 ordinary filter (Noise2Self's recipe) or the blind output alone are options. Non-local means and BM3D
-are scored with ``masked_score`` and output as they are.
+see the pixel they denoise: for white noise they are scored by Monte-Carlo SURE (``sure.sure_score``,
+on the same scale), for correlated noise (a footprint) with ``masked_score``; output as they are.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 from ..errors import N2VError
 from . import filters as F
 from .score import Score, compare, db_gap, masked_score, self_supervised_score
+from .sure import sure_score
 
 METHODS = ("gaussian", "median", "nlm", "bm3d")
 OUTPUTS = ("mix", "plain", "blind")
@@ -171,7 +173,7 @@ def baseline(
         Odd box edges per spatial dim left out around each pixel, for noise correlated within it
         (e.g. (3, 3) for noise shared by direct neighbours only); None for independent noise.
     rng
-        Seeds the masked scores of ``'nlm'`` / ``'bm3d'``; None means a fixed seed.
+        Seeds the scores of ``'nlm'`` / ``'bm3d'`` (SURE's probe, masked pixels); None: a fixed seed.
     time_budget_s
         Stop searching once this many seconds have passed (the best parameter so far is kept).
     noise_var
@@ -224,7 +226,9 @@ def baseline(
         def ev(p: float) -> Score | None:
             if over():
                 return None
-            r = np.random.default_rng(seed)  # the same pixels for every parameter: paired scores
+            r = np.random.default_rng(seed)  # the same pixels / probe for every parameter: paired
+            if footprint is None:  # white noise: SURE, no hidden pixels to spoil block matching
+                return sure_score(lambda m: fn(m, p), region, var, r, axes=cax)
             return masked_score(
                 lambda m: fn(m, p), region, r, passes, footprint=footprint, axes=cax
             )

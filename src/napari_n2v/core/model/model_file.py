@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from napari_n2v.core.config import TrainConfig
 from napari_n2v.core.errors import N2VError
 from napari_n2v.core.io.atomic import atomic_write
 
@@ -73,6 +75,31 @@ def encode_meta(
     if sample_axes:
         meta["sample_axes"] = sample_axes
     return meta
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    """The metadata of a model file, decoded (see :func:`encode_meta`)."""
+
+    config: TrainConfig
+    mean: np.ndarray
+    std: np.ndarray
+    history: list[dict[str, Any]]
+    name: str
+    steps_trained: int
+
+
+def decode_meta(meta: dict[str, str], default_name: str) -> ModelMeta:
+    """The inverse of :func:`encode_meta`. Raises KeyError, ValueError or TypeError (or N2VError from
+    the config) on a file whose metadata does not decode; the caller names the file."""
+    return ModelMeta(
+        config=TrainConfig.from_dict(json.loads(meta["config"])),
+        mean=np.asarray(json.loads(meta["mean"]), dtype=np.float32),
+        std=np.asarray(json.loads(meta["std"]), dtype=np.float32),
+        history=list(json.loads(meta.get("history", "[]"))),
+        name=meta.get("name", default_name),
+        steps_trained=int(meta.get("steps_trained", 0)),
+    )
 
 
 def split_sample(

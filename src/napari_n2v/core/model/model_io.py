@@ -4,17 +4,15 @@ into an :class:`N2VModel`. Never executes code from the file.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from napari_n2v.core.config import TrainConfig
 from napari_n2v.core.device import resolve_device
 from napari_n2v.core.errors import N2VError
-from napari_n2v.core.model.model_file import read_model_file, split_sample
+from napari_n2v.core.model.model_file import decode_meta, read_model_file, split_sample
 from napari_n2v.core.model.n2v_model import N2VModel
 from napari_n2v.core.model.unet import build_unet
 
@@ -37,11 +35,9 @@ def load_model(path: str | Path, device: str = "auto", *, trust: bool = False) -
     meta, tensors = read_model_file(path)
     sample, sample_axes = split_sample(meta, tensors)
     try:
-        config = TrainConfig.from_dict(json.loads(meta["config"]))
-        mean = np.asarray(json.loads(meta["mean"]), dtype=np.float32)
-        std = np.asarray(json.loads(meta["std"]), dtype=np.float32)
-        history = json.loads(meta.get("history", "[]"))
-        network = build_unet(config, channels=int(mean.shape[0]))
+        decoded = decode_meta(meta, default_name=path.stem)
+        mean, std = decoded.mean, decoded.std
+        network = build_unet(decoded.config, channels=int(mean.shape[0]))
     except (KeyError, ValueError, TypeError, N2VError) as err:
         raise N2VError(f"{path.name} has inconsistent contents and cannot be used: {err}") from err
     if mean.shape != std.shape or not (np.all(np.isfinite(std)) and np.all(std > 0)):
@@ -52,13 +48,13 @@ def load_model(path: str | Path, device: str = "auto", *, trust: bool = False) -
     check_weights(network, tensors, path.name)
     network.to(resolve_device(device)).eval()
     return N2VModel(
-        config=config,
+        config=decoded.config,
         network=network,
         mean=mean,
         std=std,
-        history=history,
-        name=meta.get("name", path.stem),
-        steps_trained=int(meta.get("steps_trained", 0)),
+        history=decoded.history,
+        name=decoded.name,
+        steps_trained=decoded.steps_trained,
         sample=sample,
         sample_axes=sample_axes,
     )

@@ -6,25 +6,37 @@ that very file is copied into the BioImage Model Zoo packages we export: one cop
 
 from __future__ import annotations
 
+from typing import Any
+
 from napari_n2v.core.config import TrainConfig
 from napari_n2v.core.plan.defaults import settled_n_filters
 from napari_n2v.core.zoo.arch import ConvBlock, MaxBlurPool, UNet
 
-__all__ = ["ConvBlock", "MaxBlurPool", "UNet", "build_unet", "halo"]
+__all__ = ["ConvBlock", "MaxBlurPool", "UNet", "build_unet", "halo", "unet_kwargs"]
+
+
+def unet_kwargs(config: TrainConfig, channels: int) -> dict[str, Any]:
+    """The :class:`UNet` keyword arguments that ``config`` describes, for data with ``channels``
+    channels: the one place a config becomes a network (here and in exported zoo packages). Arguments at
+    the network's own default are left out, so that a package's rdf names only what differs."""
+    kw: dict[str, Any] = {
+        "n_dim": config.n_spatial,
+        "channels": channels,
+        "depth": config.depth,
+        "n_filters": settled_n_filters(config),  # None: the machine's default
+        "kernel_size": config.kernel_size,
+        "batch_norm": config.batch_norm,
+        "n2v2": config.n2v2,
+    }
+    edge = config.extra.get("pool_edge", "replicate")  # "zero": CAREamics N2V2 imports
+    if edge != "replicate":
+        kw["pool_edge"] = edge
+    return kw
 
 
 def build_unet(config: TrainConfig, channels: int) -> UNet:
     """The U-Net that ``config`` describes, for data with ``channels`` channels."""
-    return UNet(
-        n_dim=config.n_spatial,
-        channels=channels,
-        depth=config.depth,
-        n_filters=settled_n_filters(config),  # None: the machine's default
-        kernel_size=config.kernel_size,
-        batch_norm=config.batch_norm,
-        n2v2=config.n2v2,
-        pool_edge=config.extra.get("pool_edge", "replicate"),  # "zero": CAREamics N2V2 imports
-    )
+    return UNet(**unet_kwargs(config, channels))
 
 
 def halo(config: TrainConfig) -> int:

@@ -85,6 +85,13 @@ def parse_blind_spot(spec: str, n_spatial: int) -> tuple[int, ...] | None:
     return (1,) * (n_spatial - len(extent)) + extent
 
 
+def blind_footprint(blind_spot: str, n_spatial: int) -> tuple[int, ...] | None:
+    """A model's blind spot (``config.blind_spot``) as the box the blind classical filters leave out:
+    None for one pixel."""
+    extent = parse_blind_spot(blind_spot, n_spatial)
+    return None if extent is None or all(e == 1 for e in extent) else extent
+
+
 def format_blind_spot(extent: tuple[int, ...]) -> str:
     """The spec string for ``extent`` (``(Z)YX`` order): ``"pixel"`` for all ones, else ``"3x3"`` etc.
 

@@ -32,6 +32,7 @@ class TrainPlan:
     batch_size: int
     batch_lowered: bool  # the default batch was lowered to fit free GPU memory
     blind_spot: BlindSpot
+    filters_by_default: bool = False  # the width came from the table for this device and precision
 
     @property
     def patch(self) -> tuple[int, ...]:
@@ -42,11 +43,13 @@ class TrainPlan:
         return self.data.n_masked
 
     def start_line(self) -> str:
-        """'training on CPU AVX512-BF16, bf16, batch 16, patch (64, 64), 20 masked pixels per patch,
-        blind spot pixel'."""
+        """'training on CPU AVX2, fp32, 16 filters (the fp32 default), batch 16, patch (64, 64), 20
+        masked pixels per patch, blind spot pixel'."""
         low = " (lowered to fit free GPU memory)" if self.batch_lowered else ""
+        why = f" (the {self.machine.precision} default)" if self.filters_by_default else ""
         return (
-            f"training on {self.machine.label()}, batch {self.batch_size}{low}, patch {self.patch}, "
+            f"training on {self.machine.label()}, {self.config.n_filters} filters{why}, "
+            f"batch {self.batch_size}{low}, patch {self.patch}, "
             f"{self.n_masked} masked pixels per patch, blind spot {self.blind_spot.spec}"
         )
 
@@ -64,7 +67,8 @@ def plan_training(
         config = continue_config(model, config)
     machine = resolve_machine(config.device, config.precision, config.n_spatial)
     defaults = defaults_for(machine, config.is_3d)
-    if config.n_filters is None:
+    by_default = config.n_filters is None
+    if by_default:
         config = config.replace(n_filters=defaults.n_filters)
     data = prepare_data(image, config, val_image=val_image, model=model, names=names)
     if (
@@ -93,4 +97,4 @@ def plan_training(
         lowered = batch < defaults.batch_size
     spot = settle_blind_spot(config, data, model)
     config = config.replace(blind_spot=spot.spec)  # the model file records what was used
-    return TrainPlan(config, machine, data, batch, lowered, spot)
+    return TrainPlan(config, machine, data, batch, lowered, spot, by_default)

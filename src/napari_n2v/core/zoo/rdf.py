@@ -18,6 +18,7 @@ import torch
 
 from napari_n2v.core.errors import N2VError
 from napari_n2v.core.model.n2v_model import N2VModel
+from napari_n2v.core.model.unet import unet_kwargs
 from napari_n2v.core.predict.prediction import border_padding
 
 MODEL_JSON = "napari_n2v_model.json"
@@ -47,21 +48,10 @@ def zoo_name(text: str) -> str:
 
 
 def network_kwargs(model: N2VModel) -> dict[str, Any]:
-    """The ``zoo_arch.UNet`` kwargs that rebuild ``model.network``."""
-    c = model.config
-    kw: dict[str, Any] = {
-        "n_dim": c.n_spatial,
-        "channels": model.n_channels,
-        "depth": c.depth,
-        "n_filters": c.n_filters,
-        "kernel_size": c.kernel_size,
-        "batch_norm": c.batch_norm,
-        "n2v2": c.n2v2,
-    }
-    edge = c.extra.get("pool_edge")
-    if edge and edge != "replicate":
-        kw["pool_edge"] = edge
-    pad = border_padding(model)  # as napari-n2v predicts: the package reproduces its test output
+    """The ``zoo_arch.UNet`` kwargs that rebuild ``model.network``, with the border padding napari-n2v
+    predicts with (so that the package reproduces its test output)."""
+    kw = unet_kwargs(model.config, model.n_channels)
+    pad = border_padding(model)
     if pad != "zeros":
         kw["padding_mode"] = pad
     return kw
