@@ -1,11 +1,9 @@
-"""The engine's internals the benchmarks need, in one place.
+"""The engine's internals the benchmarks need, in one place (``engine.build_unet(config, 1)``);
+everything else comes from the public API (``import napari_n2v as n2v``).
 
-Everything else comes from the public API (``import napari_n2v as n2v``). When the engine's modules
-move, fix the paths here: each name lists the module it lives in, newest layout first (the
-``core/{model,train,predict,io}`` packages), then the flat ``core/*.py`` layout they came from.
-
-    from benchmarks import engine
-    net = engine.build_unet(config, channels)
+Each name lists the modules it may live in, the newest layout first (the ``core/{model,train,io}``
+packages), then the flat ``core/*.py`` layout they came from: when the engine's modules move, fix
+the paths here.
 """
 
 from __future__ import annotations
@@ -15,12 +13,11 @@ from typing import Any
 
 _C = "napari_n2v.core"
 _WHERE: dict[str, tuple[str, ...]] = {
-    # the network and the training step (time-to-quality marks, GPU sections, scale-out models)
+    # the network and the training step (time-to-quality marks, scale-out models)
     "build_unet": (f"{_C}.model.unet", f"{_C}.model"),
     "StepRunner": (f"{_C}.train.step", f"{_C}.step"),
     "val_sampler": (f"{_C}.train.step", f"{_C}.step"),
-    # devices (GPU suite)
-    "resolve_device": (f"{_C}.device",),
+    # the device block (GPU suite)
     "describe_device": (f"{_C}.plan.machine", f"{_C}.device"),
     # files and stores (memory and scale-out suites)
     "write_image": (f"{_C}.io.image_io", f"{_C}.image_io"),
@@ -29,9 +26,13 @@ _WHERE: dict[str, tuple[str, ...]] = {
     "as_dask": (f"{_C}.io.lazy_io", f"{_C}.lazy_io"),
     # the command line's entry point, run in-process by the memory and scale-out suites
     "cli_main": ("napari_n2v.cli.main:main", "napari_n2v.cli:main"),
-    # the Train dock widget (widget suite; Qt, so imported only there)
-    "TrainWidget": ("napari_n2v._qt.train_widget",),
 }
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'benchmarks.engine' has no attribute {name!r}")
+    return resolve(name)
 
 
 def resolve(name: str) -> Any:
@@ -47,17 +48,11 @@ def resolve(name: str) -> Any:
 
 
 def step_runner(trainer: Any, net: Any) -> Any:
-    """The training step ``trainer`` builds, around ``net`` (to redo its validation), either layout."""
+    """The training step ``trainer`` builds, around ``net`` (to redo its validation)."""
     cls = resolve("StepRunner")
     if hasattr(cls, "for_plan"):
         return cls.for_plan(net, trainer.plan)
     return cls.for_config(net, trainer.data, trainer.config, trainer.device, trainer.batch_size)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return resolve(name)
-    raise AttributeError(f"module 'benchmarks.engine' has no attribute {name!r}")
 
 
 __all__ = sorted(_WHERE)

@@ -1,2 +1,2 @@
-"""Shared helpers: ``basics`` (no dependency beyond numpy: both venvs), ``machine``, ``results``,
-``peer`` (the side-by-side runner) and ``runner_args`` (the runners' common command line)."""
+"""Shared helpers: ``basics`` (numpy only: both venvs), ``machine``, ``results``, ``child`` (fresh
+processes), ``peer`` (the side-by-side runner) and ``runner_args`` (the runners' command line)."""

@@ -1,7 +1,7 @@
 """Data, noise, PSNR/SSIM, peak RSS, timers and JSON lines: the helpers every suite shares.
 
-Only numpy at import (Pillow and scikit-image when used), so this file imports in this project's
-venv and in the peer's venv alike (``runners/peer.py`` uses it). No napari_n2v import here.
+Only numpy at import (Pillow and scikit-image when used) and no napari_n2v, so that the peer's venv
+imports this file too (``runners/peer.py``).
 
 Noise protocol (the N2V paper's): noisy = clean + N(0, 25²) on the 0..255 scale, float, neither
 clipped nor rounded; fixed seeds: Train400 image i gets seed i, BSD68 image i seed 1000 + i, Set12
@@ -10,6 +10,7 @@ image i seed 2000 + i.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -28,8 +29,8 @@ SEED_OFFSET = {"Train400": 0, "BSD68": 1000, "Set12": 2000}
 
 
 def data_dir() -> Path:
-    """``$N2V_DATA`` if set, else the first ``shared/data`` beside the repository or above it
-    (``<repo>/../shared/data`` for a clone, further up for a git worktree): BSD68/, Set12/, ..."""
+    """``$N2V_DATA``, else the first ``shared/data`` (BSD68/, Set12/, ...) in a folder above the
+    repository (further up for a git worktree)."""
     env = os.environ.get("N2V_DATA")
     tried = [Path(env)] if env else [p / "shared" / "data" for p in REPO_ROOT.parents]
     for d in tried:
@@ -39,7 +40,6 @@ def data_dir() -> Path:
 
 
 def image_paths(folder: str, limit: int | None = None) -> list[Path]:
-    """The PNG files of one data folder, sorted; the first ``limit`` of them if given."""
     paths = sorted((data_dir() / folder).glob("*.png"))
     if not paths:
         raise SystemExit(f"no PNG images in {data_dir() / folder}")
@@ -55,7 +55,7 @@ def load_png(path: Path | str) -> np.ndarray:
 
 
 def add_noise(clean: np.ndarray, seed: int, sigma: float = SIGMA) -> np.ndarray:
-    """``clean`` + N(0, sigma²) as float32, same shape, neither clipped nor rounded."""
+    """``clean`` + N(0, sigma²) as float32, neither clipped nor rounded."""
     rng = np.random.default_rng(seed)
     return (clean.astype(np.float64) + rng.normal(0.0, sigma, clean.shape)).astype(np.float32)
 
@@ -71,12 +71,23 @@ def noisy_set(
     wanted = None if names is None else {f"{n.zfill(2)}.png" for n in names}
     out = []
     for i, p in enumerate(image_paths(folder, limit)):
-        if wanted is not None and p.name not in wanted:
-            continue
-        clean = load_png(p)
-        idx = int(p.stem) if folder == "Set12" else i
-        out.append((p.name, clean, add_noise(clean, SEED_OFFSET.get(folder, 0) + idx)))
+        if wanted is None or p.name in wanted:
+            clean = load_png(p)
+            idx = int(p.stem) if folder == "Set12" else i
+            out.append((p.name, clean, add_noise(clean, SEED_OFFSET.get(folder, 0) + idx)))
     return out
+
+
+def bsd68_protocol(
+    n_train: int | None = None, n_test: int | None = None
+) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+    """The N2V paper's task: (the noisy Train400 stack, the clean BSD68 images, the noisy BSD68
+    images as one S×321×481 stack), portrait images transposed so that a tool denoises the test set
+    in one call (PSNR and SSIM do not mind)."""
+    train = np.stack([n for _, _, n in noisy_set("Train400", n_train)])
+    pairs = [(c, n) for _, c, n in noisy_set("BSD68", n_test)]
+    pairs = [(c.T, n.T) if c.shape[0] > c.shape[1] else (c, n) for c, n in pairs]
+    return train, [c for c, _ in pairs], np.stack([n for _, n in pairs])
 
 
 def psnr(clean: np.ndarray, est: np.ndarray, data_range: float = 255.0) -> float:
@@ -90,7 +101,6 @@ def psnr(clean: np.ndarray, est: np.ndarray, data_range: float = 255.0) -> float
 
 
 def ssim(clean: np.ndarray, est: np.ndarray, data_range: float = 255.0) -> float:
-    """scikit-image's structural similarity of two (Y, X) arrays."""
     from skimage.metrics import structural_similarity
 
     a, b = clean.astype(np.float64), est.astype(np.float64)
@@ -98,20 +108,18 @@ def ssim(clean: np.ndarray, est: np.ndarray, data_range: float = 255.0) -> float
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size, MiB, of this process or of a waited-for child, whichever is larger
-    (Linux ``ru_maxrss`` is in KiB)."""
+    """Peak RSS in MiB of this process or of a waited-for child, whichever is larger."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, kids) / 1024.0
+    return max(own, kids) / 1024.0  # Linux ru_maxrss is in KiB
 
 
 def loadavg() -> list[float]:
-    """The 1, 5 and 15 minute load averages, rounded."""
     return [round(x, 2) for x in os.getloadavg()]
 
 
 class Timer:
-    """``with Timer() as t: ...`` then ``t.s``: the block's wall-clock seconds (perf_counter)."""
+    """``with Timer() as t: ...`` then ``t.s``: the block's wall-clock seconds."""
 
     def __enter__(self) -> Timer:
         self.s, self.t0 = 0.0, time.perf_counter()
@@ -136,46 +144,36 @@ def log(*args: Any) -> None:
 
 
 def jsonable(o: Any) -> Any:
-    """``json.dumps(default=...)``: numpy scalars and arrays, paths."""
-    if isinstance(o, (np.floating, np.integer, np.bool_, np.ndarray)):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o)}")
+    """``json.dumps(default=...)``: numpy scalars and arrays as numbers and lists, the rest (paths)
+    as text."""
+    return o.tolist() if isinstance(o, (np.generic, np.ndarray)) else str(o)
 
 
 def print_json_line(result: dict[str, Any]) -> None:
-    """One JSON object on one stdout line (a runner's whole answer)."""
     print(json.dumps(result, sort_keys=True, default=jsonable), flush=True)
 
 
 def last_json_line(text: str) -> dict[str, Any]:
     """The last line of ``text`` that parses as a JSON object (a child's stdout may carry logs)."""
     for line in reversed(text.strip().splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
+        if line.lstrip().startswith("{"):
+            with contextlib.suppress(json.JSONDecodeError):
                 return dict(json.loads(line))
-            except json.JSONDecodeError:
-                continue
     raise ValueError("no JSON line in output:\n" + text[-2000:])
 
 
 def synthetic_3d(
     shape: tuple[int, int, int] = (32, 128, 128), n_points: int = 600, seed: int = 0
 ) -> np.ndarray:
-    """A clean (Z, Y, X) float32 volume of blurred points on the 0..255 scale.
-
-    ``n_points`` random points of random brightness, Gaussian-blurred (σ 1.5 px in Z, 2.5 px in Y/X,
-    through the FFT so that numpy suffices), scaled to a background of 20 and a brightest spot of
-    220. With ``add_noise`` (σ = 25) it is the time-to-quality and 3D sweep stack.
-    """
+    """A clean (Z, Y, X) float32 volume of blurred points on the 0..255 scale: ``n_points`` random
+    points of random brightness, Gaussian-blurred (σ 1.5 px in Z, 2.5 px in Y/X, through the FFT so
+    that numpy suffices), scaled to a background of 20 and a brightest spot of 220."""
     rng = np.random.default_rng(seed)
     vol = np.zeros(shape, np.float64)
     idx = tuple(rng.integers(0, n, n_points) for n in shape)
     np.add.at(vol, idx, rng.uniform(0.3, 1.0, n_points))
-    sig = (1.5, 2.5, 2.5)
     freqs = np.meshgrid(*[np.fft.fftfreq(n) for n in shape], indexing="ij")
+    sig = (1.5, 2.5, 2.5)
     kernel = np.exp(-2 * np.pi**2 * sum((s * f) ** 2 for s, f in zip(sig, freqs, strict=True)))
     vol = np.real(np.fft.ifftn(np.fft.fftn(vol) * kernel))
     vol = (vol - vol.min()) / (vol.max() - vol.min())

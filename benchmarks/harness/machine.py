@@ -1,7 +1,7 @@
 """The machine block every result carries: date, CPU model and instruction set, cores, load, torch.
 
-A benchmark figure means little without it: the same command runs at very different speeds on a CPU
-with and without native bf16 (``avx512_bf16``, ``amx_bf16``), with 2 or 16 cores, idle or loaded.
+The same command runs at very different speeds on a CPU with and without native bf16
+(``avx512_bf16``, ``amx_bf16``), with 2 or 16 cores, idle or loaded.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.harness.basics import loadavg
+
 #: CPU flags that decide how fast the engine can be (vector width, bf16 and int8 matrix units).
 ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "avx_vnni", "amx_tile", "amx_bf16")
 
@@ -21,10 +23,10 @@ def cpu_info() -> tuple[str, list[str]]:
     model, flags = platform.processor() or platform.machine(), set[str]()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, val = line.partition(":")
-            if key.strip() == "model name" and not flags:
-                model = val.strip()
-            elif key.strip() == "flags":
+            key, _, val = (s.strip() for s in line.partition(":"))
+            if key == "model name":
+                model = val
+            elif key == "flags":
                 flags = set(val.split())
                 break
     except OSError:
@@ -40,23 +42,16 @@ def torch_info() -> dict[str, Any]:
         return {"torch": None}
     info: dict[str, Any] = {"torch": torch.__version__, "torch_threads": torch.get_num_threads()}
     if torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
-        info["cudnn"] = torch.backends.cudnn.version()
+        info.update(gpu=torch.cuda.get_device_name(0), cudnn=torch.backends.cudnn.version())
     return info
 
 
 def machine_block() -> dict[str, Any]:
     """What a reader needs to place a figure: when, on what CPU/GPU, how loaded, which torch."""
     model, isa = cpu_info()
-    return {
-        "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-        "cpu": model,
-        "isa": isa,
-        "cores": os.cpu_count(),
-        "loadavg": [round(x, 2) for x in os.getloadavg()],
-        "python": platform.python_version(),
-        **torch_info(),
-    }
+    date = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    return {"date": date, "cpu": model, "isa": isa, "cores": os.cpu_count(), "loadavg": loadavg(),
+            "python": platform.python_version(), **torch_info()}  # fmt: skip
 
 
 def describe(m: dict[str, Any]) -> str:

@@ -2,20 +2,19 @@
 
 Ours runs in this interpreter's venv (``runners/ours.py``), the peer in its own venv made by
 ``benchmarks/install_peer.sh`` (``runners/peer.py``; ``$N2V_PEER_PY`` overrides the interpreter).
-Alternating the order (ours first on even repeats, the peer first on odd ones) lets both see the
-same machine load; the suites report medians and ratios.
+Alternating the order lets both see the same machine load; the suites report medians and ratios.
 """
 
 from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness.basics import REPO_ROOT, Timer, last_json_line, log
+from benchmarks.harness.basics import REPO_ROOT, last_json_line, log
+from benchmarks.harness.child import spawn
 
 PEER_VERSION = "0.3.5"  # the CAREamics release install_peer.sh pins
 
@@ -30,25 +29,12 @@ def peer_python() -> str:
     return p
 
 
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """This environment with the worktree's ``src`` and root first on PYTHONPATH (absolute paths, so
-    a child finds ``benchmarks`` and the engine under test from any working directory)."""
-    old = [str(Path(p).resolve()) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    path = [str(REPO_ROOT / "src"), str(REPO_ROOT), *old]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(path), **(extra or {})}
-
-
 def run_tool(tool: str, args: list[str], timeout: float = 1200) -> dict[str, Any]:
     """Run one runner (``ours`` or ``peer``) in a fresh process; its JSON plus ``wall_s`` (spawn to
     exit). Ours' steady rate is the one without validation steps, as the peer's per-batch timing."""
     exe = sys.executable if tool == "ours" else peer_python()
-    cmd = [exe, "-m", f"benchmarks.runners.{tool}", *args]
-    with Timer() as t:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=child_env())
-    if p.returncode != 0:
-        raise RuntimeError(f"{tool} failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr[-3000:]}")
-    res = last_json_line(p.stdout)
-    res["wall_s"] = t.s
+    secs, out, _ = spawn([exe, "-m", f"benchmarks.runners.{tool}", *args], timeout=timeout)
+    res = {**last_json_line(out), "wall_s": secs}
     if res.get("steady_excl_val_patches_per_s"):
         res["steady_incl_val_patches_per_s"] = res["steady_patches_per_s"]
         res["steady_patches_per_s"] = res["steady_excl_val_patches_per_s"]
@@ -65,10 +51,10 @@ def alternate(
     """``reps`` pairs of runs with the same ``args`` (+ ``extra[tool]``), the order alternating;
     ``tools=("ours",)`` runs ours alone."""
     runs: dict[str, list[dict[str, Any]]] = {t: [] for t in tools}
+    keys = ("steady_patches_per_s", "predict_mpix_per_s", "peak_rss_mb", "wall_s")
     for r in range(reps):
         for tool in tools if r % 2 == 0 else tools[::-1]:
             res = run_tool(tool, args + (extra or {}).get(tool, []))
-            keys = ("steady_patches_per_s", "predict_mpix_per_s", "peak_rss_mb", "wall_s")
             shown = [f"{k}={res[k]:.3g}" for k in keys if isinstance(res.get(k), (int, float))]
             log(f"[{label}] rep {r} {tool}: " + ", ".join(shown))
             runs[tool].append(res)
@@ -76,16 +62,13 @@ def alternate(
 
 
 def median(runs: list[dict[str, Any]], key: str) -> float | None:
-    """Median of ``key`` over the runs that have it as a number."""
     v = [r[key] for r in runs if isinstance(r.get(key), (int, float))]
     return statistics.median(v) if v else None
 
 
 def ratio(a: float | None, b: float | None) -> float | None:
-    """a / b, or None when either is missing or zero."""
     return a / b if a and b else None
 
 
 def other(tool: str) -> str:
-    """The other tool's name."""
     return "peer" if tool == "ours" else "ours"

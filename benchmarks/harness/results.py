@@ -6,8 +6,8 @@ Layout of a result file (``schema`` 1)::
      "quick": false, "machine": {...machine_block() at the start...}, "loadavg_end": [...],
      "elapsed_s": 180.2, "settings": {...the suite's arguments...}, "result": {...run()'s dict...}}
 
-Runs made before this harness existed were converted to it; they add ``"original_command"`` (the
-retired script's command line, which git history still holds) and ``"note"``.
+Runs converted from before this harness add ``"original_command"`` (the retired script's command
+line; git history holds the script) and ``"note"``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ SCHEMA = 1
 
 
 def write_result(record: dict[str, Any], path: Path) -> Path:
-    """Write ``record`` as indented JSON (parents created); returns the path."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=1, sort_keys=True, default=jsonable) + "\n")
     return path

@@ -118,37 +118,32 @@ def _reach(h: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def time_to_quality(runs: list[dict[str, Any]]) -> list[str]:
-    rows, curves = [], []
+    rows = []
     for r in runs:
         res, tasks = r["result"], []
         if "3d" in res:
             shape = "×".join(map(str, res["3d"]["shape"]))
             what = f"3D {shape}, σ=25 (input {f(res['3d']['input_psnr'])} dB)"
-            tasks.append((what, "3D", res["3d"]))
+            tasks.append((what, res["3d"]))
         for im in res.get("2d", {}).get("per_image", []):
             what = f"2D Set12 {im['image']} (input {f(im['input_psnr'])} dB)"
-            tasks.append((what, im["image"], im))
+            tasks.append((what, im))
         prec = (r.get("settings") or {}).get("precision")
-        for what, short, t in tasks:
+        for what, t in tasks:
             what += f", ours in {prec}" if prec and prec != "auto" else ""
             h = t["headline"]
             mark, there, ratio = _reach(h)
             peer = f"{h['peer_budget_s']:g} s ({h['peer_steps']} steps)"
             full = f"{f(h['ours_psnr_full_budget'])} ({h['ours_budget_s']:g} s)"
             rows.append([what, peer, f(h["peer_psnr"]), mark, there, full, ratio, rid(r)])
-            for tool, name in (("ours", "napari-n2v"), ("peer", PEER)):
-                pts = ", ".join(f"{c['mark_s']:g} s: {c['psnr']:.2f}" for c in t[tool]["curve"])
-                curves.append([short, name, pts])
     intro = (
         "How long ours, with default settings, takes to reach the PSNR (dB) the peer reaches in "
         "its budget. One training run per tool and task; the PSNR curve comes from snapshots "
         "taken during that run (the model a stop would return), denoised after it. The peer: 3D "
         "patch 16×64×64, batch 4; 2D patch 64×64, batch 16; 50 steps per epoch; its PSNR is the "
-        "better of its in-memory weights and its default prediction."
+        "better of its in-memory weights and its default prediction. Both curves are in the "
+        "result files (`curve`)."
     )
     head = ["task", "peer budget", "peer PSNR", "ours: first mark reaching it", "ours PSNR there"]
     head += ["ours at its full budget", "peer budget / ours' time", "run"]
-    body = [*table(head, rows), "", "The curves (mark: PSNR dB):", ""]
-    return section(
-        "Time to quality (CPU)", intro, body + table(["task", "tool", "curve"], curves), runs
-    )
+    return section("Time to quality (CPU)", intro, table(head, rows), runs)

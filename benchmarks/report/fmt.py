@@ -13,12 +13,10 @@ def f(v: float | None, nd: int = 2, suffix: str = "") -> str:
 
 
 def x(v: float | None) -> str:
-    """A ratio as ``2.31×``."""
     return f(v, 2, "×")
 
 
 def table(head: list[str], rows: list[list[str]]) -> list[str]:
-    """A markdown table."""
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     return out + ["| " + " | ".join(r) + " |" for r in rows]
 
@@ -33,16 +31,13 @@ def runs_list(runs: list[dict[str, Any]]) -> list[str]:
     out = []
     for r in runs:
         m = r["machine"]
-        load = m.get("loadavg")
         parts = [m.get("date") or "?", describe(m)]
-        if load:
-            parts.append(f"load {load[0]:.1f}")
+        if m.get("loadavg"):
+            parts.append(f"load {m['loadavg'][0]:.1f}")
         line = f"- {rid(r)}: " + " · ".join(parts) + f" · `{r['command']}`"
         if r.get("original_command"):
             line += f" (ran as `{r['original_command']}`)"
-        if r.get("note"):
-            line += f"; {r['note']}"
-        out.append(line)
+        out.append(line + (f"; {r['note']}" if r.get("note") else ""))
     return out
 
 

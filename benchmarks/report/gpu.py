@@ -1,5 +1,5 @@
-"""Report section of the GPU suite: rates against the card's limits, quality on the GPU, and a
-CUDA graph of the training step."""
+"""Report section of the GPU suite: the engine's rates, quality on the GPU, and a CUDA graph of the
+training step."""
 
 from __future__ import annotations
 
@@ -7,35 +7,16 @@ from typing import Any
 
 from benchmarks.report.fmt import f, rid, section, table
 
-PX_2D, PX_3D = 64 * 64, 16 * 64 * 64  # pixels of the patch the FLOPs were counted on
-RATES = [  # (result key, what; training rows count a step as 3 forward passes)
+RATES = [  # (result key, what)
     ("train_2d", "training 2D, engine, batch 128 (default), patches/s"),
     ("train_2d_b512", "training 2D, engine, batch 512, patches/s"),
-    ("net_eager_2d_b128", "bare network 2D, batch 128, patches/s"),
-    ("net_eager_2d_b512", "bare network 2D, batch 512, patches/s"),
-    ("net_eager_2d_b128_fp32", "bare network 2D, batch 128, fp32, patches/s"),
     ("psnr_nuclei_3d", "training 3D 16×64×64, engine, batch 32, patches/s"),
-    ("net_eager_3d_b32", "bare network 3D, batch 32, patches/s"),
     ("predict_2d_default", "prediction 2D 4096², default tiles, MPix/s"),
     ("predict_2d_tile1024_b8", "prediction 2D 4096², tiles 1024², batch 8, MPix/s"),
     ("predict_2d_tile2048_b4", "prediction 2D 4096², tiles 2048², batch 4, MPix/s"),
     ("predict_3d_default", "prediction 3D 64×1024², default tiles, MVox/s"),
     ("predict_3d_tile64x512_b2", "prediction 3D 64×1024², tiles 64×512², batch 2, MVox/s"),
 ]
-
-
-def _rate(res: dict[str, Any], key: str) -> tuple[float | None, str]:
-    """The section's rate and its TFLOP/s (% of the measured bf16 matrix rate)."""
-    v, is_3d = res[key], "3d" in key
-    rate = v.get("mpix_per_s", v.get("steady_patches_per_s", v.get("patches_per_s")))
-    fl = res.get(f"flops_fwd_per_patch_{'3d' if is_3d else '2d'}")
-    peak = res.get("matmul_bf16_tflops")
-    if rate is None or not fl or not peak:
-        return rate, "–"
-    predicting = "mpix_per_s" in v
-    per_s = rate * 1e6 / (PX_3D if is_3d else PX_2D) if predicting else rate
-    t = per_s * (1 if predicting else 3) * fl / 1e12
-    return rate, f"{t:.0f} ({100 * t / peak:.1f}%)"
 
 
 def _quality(r: dict[str, Any]) -> list[list[str]]:
@@ -68,36 +49,21 @@ def _graphs(r: dict[str, Any]) -> list[list[str]]:
 
 
 def gpu(runs: list[dict[str, Any]]) -> list[str]:
-    limits, rates, quality, graphs = [], [], [], []
+    rates, quality, graphs = [], [], []
     for r in runs:
-        res = r["result"]
-        if "matmul_bf16_tflops" in res:
-            limits.append(
-                f"{rid(r)}: the card's bf16 matrix products at "
-                f"**{res['matmul_bf16_tflops']:.0f} TFLOP/s**; the U-Net does {res['flops_fwd_per_patch_2d'] / 1e6:.0f} MFLOP "
-                f"forward per 64×64 patch, {res['flops_fwd_per_patch_3d'] / 1e9:.1f} GFLOP per "
-                "16×64×64 patch."
-            )
         for key, what in RATES:
-            if key in res:
-                rate, tflops = _rate(res, key)
-                rates.append([what, f(rate, 0), tflops, rid(r)])
+            if v := r["result"].get(key):
+                rate = v.get("mpix_per_s", v.get("steady_patches_per_s"))
+                rates.append([what, f(rate, 0), rid(r)])
         quality += _quality(r)
         graphs += _graphs(r)
     intro = (
-        "The engine on CUDA (bf16 autocast, channels_last) against the card's measured limit "
-        "(torch's FLOP counter). PSNR with `napari_n2v.psnr` (the clean image's range as the "
-        "peak) for the nuclei samples, the 8-bit protocol for BSD68."
+        "The engine on CUDA (bf16 autocast, channels_last). PSNR with `napari_n2v.psnr` (the "
+        "clean image's range as the peak) for the nuclei samples, the 8-bit protocol for BSD68."
     )
-    body = [*limits, "", *table(["what", "rate", "TFLOP/s (% of bf16 matmul)", "run"], rates)]
+    body = table(["what", "rate", "run"], rates)
     body += ["", *table(["quality on the GPU", "training", "steps", "PSNR dB", "run"], quality)]
     if graphs:
-        body += [
-            "",
-            "A CUDA graph of the training step (a benchmark only, not in the trainer):",
-            "",
-        ]
-        body += table(
-            ["step, patches/s", "eager", "graph", "graph + masking", "gain", "run"], graphs
-        )
+        body += ["", "A CUDA graph of the training step (a benchmark, not in the trainer):", ""]
+        body += table(["step, patches/s", "eager", "graph", "+ masking", "gain", "run"], graphs)
     return section("GPU", intro, body, runs)

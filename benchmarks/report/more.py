@@ -1,4 +1,4 @@
-"""Report sections of our own suites: memory, scale-out, the defaults sweeps, the widget."""
+"""Report sections of our own suites: memory, scale-out, the defaults sweeps."""
 
 from __future__ import annotations
 
@@ -82,29 +82,17 @@ def sweep(runs: list[dict[str, Any]]) -> list[str]:
             setting = w["value"] if named else f"{w['factor']} {w['value']}"
             delta = "–" if w.get("delta_db") is None else f"{w['delta_db']:+.2f} dB"
             rate, grid = f(w.get("patches_per_s"), 1), f(w.get("checkerboard"), 1)
-            dims = f"{res['dims']}D"
+            budget = (r.get("settings") or {}).get("budget")
+            dims = f"{res['dims']}D {res.get('precision', 'auto')}" + (
+                f", {budget:g} s" if budget else ""
+            )
             rows.append([dims, setting, f(w["psnr"]), delta, f(w["steps"], 0), rate, grid, rid(r)])
     intro = (
         "Ours only, one setting at a time around the defaults (or whole configurations), at an "
-        "equal wall-clock budget per run: 2D on Set12 02 and 05 (30 s each), 3D on the synthetic "
-        "32×128×128 stack (90 s). Δ against the mean of the default runs; a checkerboard score "
+        "equal wall-clock budget per run (*run*: dims, precision path — `auto` is the machine's, "
+        "`fp32` the path of a CPU without bf16 — and budget): 2D on Set12 02 and 05, 3D on the "
+        "synthetic 32×128×128 stack. Δ against the mean of the default runs; a checkerboard score "
         "≫ 1 means a visible grid. One seed: differences under the default runs' spread are noise."
     )
-    head = ["dims", "setting", "PSNR dB", "Δ vs default", "steps", "patches/s", "checkerboard"]
-    return section("Defaults from data (sweeps, CPU)", intro, table([*head, "run"], rows), runs)
-
-
-def widget(runs: list[dict[str, Any]]) -> list[str]:
-    rows = []
-    for r in runs:
-        res, m = r["result"], r["result"]["median_patches_per_s"]
-        image, ratio = "×".join(map(str, res["image"])), res["ratio_widget_to_headless"]
-        rates = [f(m["headless"], 1), f(m["widget"], 1)]
-        rows.append([image, str(res["steps"]), *rates, f"**{ratio:.3f}**", rid(r)])
-    intro = (
-        "Training through the Train dock widget (live loss plot and preview on, under Xvfb) "
-        "against the same run headless; fresh processes, alternating, ratio of the medians; 2 "
-        "torch threads. Target ≥ 0.9."
-    )
-    head = ["image", "steps", "headless patches/s", "widget patches/s", "widget / headless", "run"]
-    return section("Widget overhead (CPU)", intro, table(head, rows), runs)
+    head = ["run", "setting", "PSNR dB", "Δ vs default", "steps", "patches/s", "checkerboard"]
+    return section("Defaults from data (sweeps, CPU)", intro, table([*head, "file"], rows), runs)

@@ -11,6 +11,7 @@ seed (checked against the trainer's recorded best loss: ``val_check_rel_err``).
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -29,23 +30,15 @@ class Marks:
 
     def maybe_snapshot(self, ev: Any, now: float) -> None:
         """Call after each TrainEvent: a snapshot for every mark passed since the last step."""
-        import time
-
         if not self.todo or now - self.t0 < self.todo[0]:
             return
-        ts = time.perf_counter()
-        tr = self.trainer
-        best = tr._best
-        cur = {k: v.detach().to("cpu", copy=True) for k, v in tr._net.state_dict().items()}
-        snap = {
-            "t_s": now - self.t0,
-            "steps": ev.step,
-            "lr": ev.lr,
-            "best_state": best.best_state,
-            "best_val": best.best_val,
-            "validated_now": best.last_step == ev.step,
-            "current": cur,
+        ts, best = time.perf_counter(), self.trainer._best
+        cur = {
+            k: v.detach().to("cpu", copy=True) for k, v in self.trainer._net.state_dict().items()
         }
+        snap = {"t_s": now - self.t0, "steps": ev.step, "lr": ev.lr, "current": cur,
+                "best_state": best.best_state, "best_val": best.best_val,
+                "validated_now": best.last_step == ev.step}  # fmt: skip
         while self.todo and now - self.t0 >= self.todo[0]:
             self.snaps.append({**snap, "mark_s": self.todo.pop(0)})
         self.snapshot_s += time.perf_counter() - ts
@@ -57,7 +50,7 @@ class Marks:
 
         import napari_n2v as n2v
 
-        tr, cfg = self.trainer, self.trainer.config
+        tr = self.trainer
         img = np.load(a.predict[0]).astype(np.float32)
         ref = np.load(a.marks_ref).astype(np.float32) if a.marks_ref else None
         outs: dict[int, np.ndarray] = {}
@@ -66,23 +59,17 @@ class Marks:
             if id(state) not in outs:
                 model = final
                 if state is not final:
-                    net = engine.build_unet(cfg, tr.data.channels)
+                    net = engine.build_unet(tr.config, tr.data.channels)
                     net.load_state_dict(state)
                     model = tr._wrap(net.eval())
                 with torch.no_grad():
-                    out = n2v.predict(
-                        model, img, axes, n2v.PredictConfig(precision=a.precision or "auto")
-                    )
-                outs[id(state)] = np.asarray(out, np.float32)
+                    pcfg = n2v.PredictConfig(precision=a.precision or "auto")
+                    outs[id(state)] = np.asarray(n2v.predict(model, img, axes, pcfg), np.float32)
             return outs[id(state)]
 
         rows, chosen_states, check, validate = [], [], None, None
         for s in self.snaps:
-            row = {k: s[k] for k in ("mark_s", "t_s", "steps", "lr", "best_val")}
-            hist = [h for h in tr._best.history if h["step"] <= s["steps"]]
-            same = [h["step"] for h in hist if h["val_loss"] == s["best_val"]]
-            row["best_step"] = same[0] if same and s["best_val"] is not None else None
-            cur_val = None
+            row = {k: s[k] for k in ("mark_s", "t_s", "steps", "lr")}
             if s["steps"] == n_steps:  # the run's own stop: the model it returned
                 chosen, state = "returned", final
             elif s["best_state"] is None:  # nothing validated yet: a stop keeps these
@@ -97,10 +84,9 @@ class Marks:
                 cur_val = validate(s["current"])
                 better = math.isfinite(cur_val) and cur_val < s["best_val"]
                 chosen, state = ("current", s["current"]) if better else ("best", s["best_state"])
-            row.update(chosen=chosen, current_val=cur_val)
+            row["chosen"] = chosen
             if ref is not None:
-                row["psnr"] = psnr(ref, run(state))
-                row["psnr_current"] = psnr(ref, run(s["current"]))
+                row.update(psnr=psnr(ref, run(state)), psnr_current=psnr(ref, run(s["current"])))
                 if s["best_state"] is not None:
                     row["psnr_best_validated"] = psnr(ref, run(s["best_state"]))
             rows.append(row)
@@ -108,9 +94,7 @@ class Marks:
         if a.marks_out:
             arrays: dict[str, Any] = {f"m{i}": run(s) for i, s in enumerate(chosen_states)}
             np.savez_compressed(a.marks_out, **arrays)
-        for r in rows:
-            r["val_check_rel_err"] = check
-        return rows
+        return [{**r, "val_check_rel_err": check} for r in rows]
 
 
 def validator(trainer: Any) -> Any:
@@ -118,8 +102,7 @@ def validator(trainer: Any) -> Any:
     (same seed, patches, masking, batch and precision)."""
     cfg, d = trainer.config, trainer.data
     runner = engine.step_runner(trainer, engine.build_unet(cfg, d.channels))
-    seed = cfg.seed + 1
-    val = runner.make_val(engine.val_sampler(d, seed), cfg.val_patches, seed)
+    val = runner.make_val(engine.val_sampler(d, cfg.seed + 1), cfg.val_patches, cfg.seed + 1)
 
     def validate(state: Any) -> float:
         runner.net.load_state_dict(state)

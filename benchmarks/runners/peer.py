@@ -3,15 +3,13 @@
 
     .peer-venv/bin/python -m benchmarks.runners.peer --data noisy.npy --axes YX --steps 200
 
-Training: ``--steps`` (Lightning ``max_steps``) or ``--budget-s`` (a callback sets ``should_stop``
-once the budget has passed since ``CAREamist.train`` was called). Throughput from per-batch timings
-(``on_train_batch_start`` to ``on_train_batch_end`` after ``--warmup``: validation and epoch
-boundaries excluded) and over the whole fit. ``--stack auto`` repeats a single image along a new S
-axis so that one CAREamics epoch holds at least ``steps_per_epoch × batch`` patches (an epoch of a
-512² image is otherwise 56 patches, and the ReduceLROnPlateau scheduler, patience 10 epochs, cuts
-the learning rate within ~110 steps). ``--marks``: a CPU copy of the network's current weights at
-each mark (what CAREamist holds if stopped there), each denoising the first ``--predict`` array
-after training with the in-memory weights.
+``--budget-s``: a callback stops training once the budget has passed since ``CAREamist.train`` was
+called. The steady rate counts per-batch timings after ``--warmup`` (validation and epoch boundaries
+excluded). ``--stack auto`` repeats a single image along a new S axis so that one CAREamics epoch
+holds at least ``steps_per_epoch × batch`` patches (an epoch of a 512² image is otherwise 56
+patches, and the ReduceLROnPlateau scheduler, patience 10 epochs, cuts the learning rate within ~110
+steps). ``--marks``: a CPU copy of the network's weights at each mark (what CAREamist holds if
+stopped there) denoises the first ``--predict`` array after training.
 """
 
 from __future__ import annotations
@@ -50,13 +48,14 @@ def clock_callback(a: Any) -> Any:
     from lightning.pytorch.callbacks import Callback
 
     class Clock(Callback):
+        t0 = tb = snapshot_s = 0.0
+        epoch_steps = None
+
         def __init__(self) -> None:
-            self.t0 = self.tb = self.snapshot_s = 0.0
             self.step_times: list[float] = []
             self.n_patches: list[int] = []
-            self.todo = runner_args.marks(a)
             self.snaps: list[dict[str, Any]] = []
-            self.epoch_steps = None
+            self.todo = runner_args.marks(a)
 
         def on_train_start(self, trainer: Any, pl_module: Any) -> None:
             self.epoch_steps = trainer.num_training_batches
@@ -65,28 +64,21 @@ def clock_callback(a: Any) -> Any:
             self.tb = time.perf_counter()
 
         def on_train_batch_end(
-            self, trainer: Any, pl_module: Any, out: Any, batch: Any, i: Any
+            self, trainer: Any, module: Any, out: Any, batch: Any, i: Any
         ) -> None:
             now = time.perf_counter()
             self.step_times.append(now - self.tb)
             x: Any = batch[0] if isinstance(batch, (list, tuple)) else batch
-            try:
-                self.n_patches.append(int(getattr(x, "data", x).shape[0]))
-            except (AttributeError, IndexError, TypeError):
-                self.n_patches.append(a.batch)
+            shape = getattr(getattr(x, "data", x), "shape", None)
+            self.n_patches.append(int(shape[0]) if shape else a.batch)
             if self.todo and now - self.t0 >= self.todo[0]:
                 ts = time.perf_counter()
                 state = {
-                    k: v.detach().to("cpu", copy=True)
-                    for k, v in pl_module.model.state_dict().items()
+                    k: v.detach().to("cpu", copy=True) for k, v in module.model.state_dict().items()
                 }
-                snap = {
-                    "t_s": now - self.t0,
-                    "steps": len(self.step_times),
-                    "state": state,
-                    "epoch": trainer.current_epoch,
-                    "lr": float(trainer.optimizers[0].param_groups[0]["lr"]),
-                }
+                lr = float(trainer.optimizers[0].param_groups[0]["lr"])
+                snap = {"t_s": now - self.t0, "steps": len(self.step_times), "state": state,
+                        "epoch": trainer.current_epoch, "lr": lr}  # fmt: skip
                 while self.todo and now - self.t0 >= self.todo[0]:
                     self.snaps.append({**snap, "mark_s": self.todo.pop(0)})
                 self.snapshot_s += time.perf_counter() - ts
@@ -106,8 +98,8 @@ def main() -> None:
     if a.threads:
         torch.set_num_threads(a.threads)
     warnings.filterwarnings("ignore")
-    logging.getLogger("lightning").setLevel(logging.ERROR)
-    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+    for name in ("lightning", "lightning.pytorch"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     import careamics
     from careamics import CAREamist
     from careamics.config.factories.n2v_factory import create_advanced_n2v_config
@@ -115,12 +107,9 @@ def main() -> None:
     t_imported = time.perf_counter()
     a.batch, a.steps_per_epoch = a.batch or 16, a.steps_per_epoch or 50
     axes = a.axes.upper()
-    is_3d = "Z" in axes
-    patch = a.patch or ([16, 64, 64] if is_3d else [64, 64])
+    patch = a.patch or ([16, 64, 64] if "Z" in axes else [64, 64])
     data, axes = stacked(np.load(a.data).astype(np.float32), axes, a, patch)
-    kw: dict[str, Any] = {}
-    if a.lr is not None:
-        kw["optimizer_params"] = {"lr": a.lr}
+    kw: dict[str, Any] = {"optimizer_params": {"lr": a.lr}} if a.lr is not None else {}
     if a.masked_pct is not None:
         kw["masked_pixel_percentage"] = a.masked_pct
     cfg = create_advanced_n2v_config(
@@ -148,7 +137,7 @@ def main() -> None:
         "num_workers": cam.config.data_config.num_workers, "epoch_steps": clock.epoch_steps,
     }  # fmt: skip
     del data
-    pred_axes = a.predict_axes or ("ZYX" if is_3d else "YX")
+    pred_axes = a.predict_axes or ("ZYX" if "Z" in axes else "YX")
     res.update(runner_args.predict_all(a, lambda img: predict(cam, img, pred_axes)))
     if a.marks:
         t = time.perf_counter()

@@ -1,23 +1,15 @@
-"""What the GPU suite measures (``suites/gpu.py`` lists the sections): the card's matrix rate and
-the network's FLOPs (the limits), the bare U-Net's training rate (the upper bound), the engine's
-training and prediction rates, and PSNR after a time budget (nuclei samples, BSD68)."""
+"""The GPU suite's measurements (``suites/gpu.py`` runs them as sections): the engine's training
+and prediction rates, and PSNR after a time budget (nuclei samples, BSD68)."""
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
 import numpy as np
 
-from benchmarks import engine
-from benchmarks.harness.basics import noisy_set, psnr
-
-
-def sync(dev: Any) -> None:
-    import torch
-
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
+from benchmarks.harness.basics import Timer, bsd68_protocol, psnr
 
 
 def synthetic(shape: tuple[int, ...], seed: int) -> np.ndarray:
@@ -33,66 +25,6 @@ def synthetic(shape: tuple[int, ...], seed: int) -> np.ndarray:
     return (x + rng.normal(0, 25, shape)).astype(np.float32)
 
 
-def matmul_tflops(dev: Any, n: int, reps: int) -> float:
-    """bf16 n×n matrix products per second, in TFLOP/s: the card's practical limit."""
-    import torch
-
-    a, b = (torch.randn(n, n, device=dev, dtype=torch.bfloat16) for _ in range(2))
-    for _ in range(3):
-        a @ b
-    sync(dev)
-    t = time.perf_counter()
-    for _ in range(reps):
-        a @ b
-    sync(dev)
-    return 2 * n**3 * reps / (time.perf_counter() - t) / 1e12
-
-
-def forward_flops(n_dim: int, patch: tuple[int, ...]) -> float:
-    """FLOPs of one forward pass of the default U-Net on one patch (torch's counter, 2 per MAC)."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    import napari_n2v as n2v
-
-    net = engine.build_unet(n2v.TrainConfig(axes="ZYX" if n_dim == 3 else "YX"), 1).eval()
-    with FlopCounterMode(display=False) as fc, torch.no_grad():
-        net(torch.zeros(1, 1, *patch))
-    return float(fc.get_total_flops())
-
-
-def net_rate(
-    n_dim: int, batch: int, patch: tuple[int, ...], dev: Any, steps: int, bf16: bool
-) -> dict[str, Any]:
-    """Bare U-Net forward + backward + Adam in the engine's layout: the upper bound for training."""
-    import torch
-
-    import napari_n2v as n2v
-
-    net = engine.build_unet(n2v.TrainConfig(axes="ZYX" if n_dim == 3 else "YX"), 1).to(dev)
-    fmt = torch.channels_last if n_dim == 2 else torch.contiguous_format
-    net = net.to(memory_format=fmt).train()
-    opt = torch.optim.Adam(net.parameters(), 1e-4)
-    x = torch.randn(batch, 1, *patch, device=dev).contiguous(memory_format=fmt)
-
-    def one() -> None:
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
-            y = net(x)
-        loss = (y.float() - x).square().mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-    for _ in range(4):
-        one()
-    sync(dev)
-    t = time.perf_counter()
-    for _ in range(steps):
-        one()
-    sync(dev)
-    return {"batch": batch, "patches_per_s": batch * steps / (time.perf_counter() - t)}
-
-
 def train_rate(image: np.ndarray, axes: str, device: str, steps: int = 100_000,
                batch: int | None = None, warmup: int = 2, budget_s: float | None = None,
                clean: np.ndarray | None = None, **extra: Any) -> dict[str, Any]:  # fmt: skip
@@ -100,20 +32,10 @@ def train_rate(image: np.ndarray, axes: str, device: str, steps: int = 100_000,
     patches/s; with ``clean``, the PSNR (``napari_n2v.psnr``) of the returned model's output."""
     import napari_n2v as n2v
 
-    spe = extra.pop("steps_per_epoch", max(steps // 4, 1))
-    cfg = n2v.TrainConfig(
-        axes=axes,
-        steps=steps,
-        batch_size=batch,
-        device=device,
-        seed=1,
-        steps_per_epoch=spe,
-        **extra,
-    )
-    tr = n2v.Trainer(image, cfg)
-    stamps: list[float] = []
-    gen = tr.run()
-    t0 = time.perf_counter()
+    extra.setdefault("steps_per_epoch", max(steps // 4, 1))
+    cfg = n2v.TrainConfig(axes=axes, steps=steps, batch_size=batch, device=device, seed=1, **extra)
+    tr, stamps = n2v.Trainer(image, cfg), list[float]()
+    gen, t0 = tr.run(), time.perf_counter()
     try:
         while True:
             if isinstance(next(gen), n2v.TrainEvent):
@@ -122,17 +44,15 @@ def train_rate(image: np.ndarray, axes: str, device: str, steps: int = 100_000,
                     tr.stop()
     except StopIteration as fin:
         model = fin.value
-    b, n = tr.batch_size, len(stamps)
+    b, n, train_s = tr.batch_size, len(stamps), time.perf_counter() - t0
     w = max(0, min(warmup, n - 2))
     rate = (n - 1 - w) * b / (stamps[-1] - stamps[w]) if n - 1 > w else None
-    train_s = time.perf_counter() - t0
-    res: dict[str, Any] = {"axes": axes, "batch": b, "steps": n, "patch": list(tr.data.patch)}
-    res.update(steady_patches_per_s=rate, train_s=train_s)
+    res: dict[str, Any] = {"axes": axes, "batch": b, "steps": n, "patch": list(tr.data.patch),
+                           "steady_patches_per_s": rate, "train_s": train_s}  # fmt: skip
     if clean is not None:
         den = n2v.predict(model, image, axes)
         res.update(psnr_noisy=n2v.psnr(image, clean), psnr_n2v=n2v.psnr(den, clean))
-    res["model"] = model
-    return res
+    return {**res, "model": model}
 
 
 def predict_rate(
@@ -142,21 +62,15 @@ def predict_rate(
     import napari_n2v as n2v
 
     cfg = n2v.PredictConfig(**pc)
-    n2v.predict(
-        model, image[tuple(slice(0, min(n, 256)) for n in image.shape)], axes, cfg
-    )  # warm-up
-    best = float("inf")
+    n2v.predict(model, image[tuple(slice(0, 256) for _ in image.shape)], axes, cfg)  # warm-up
+    best = math.inf
     for _ in range(repeats):
-        t = time.perf_counter()
-        n2v.predict(model, image, axes, cfg)
-        best = min(best, time.perf_counter() - t)
+        with Timer() as t:
+            n2v.predict(model, image, axes, cfg)
+        best = min(best, t.s)
     config = {k: list(v) if isinstance(v, tuple) else v for k, v in pc.items()}
-    return {
-        "shape": list(image.shape),
-        "config": config,
-        "s": best,
-        "mpix_per_s": image.size / 1e6 / best,
-    }
+    return {"shape": list(image.shape), "config": config, "s": best,
+            "mpix_per_s": image.size / 1e6 / best}  # fmt: skip
 
 
 def bsd68_curve(quick: bool, device: str, budget_s: float, marks: list[float]) -> dict[str, Any]:
@@ -165,11 +79,7 @@ def bsd68_curve(quick: bool, device: str, budget_s: float, marks: list[float]) -
     training; scoring pauses the clock): PSNR against wall-clock (8-bit protocol)."""
     import napari_n2v as n2v
 
-    train = np.stack([n for _, _, n in noisy_set("Train400", 8 if quick else None)])
-    test = noisy_set("BSD68", 4 if quick else None)
-    # one S×321×481 stack (portrait images transposed; PSNR does not mind): one call per score
-    clean = [c.T if c.shape[0] > c.shape[1] else c for _, c, _ in test]
-    noisy = np.stack([n.T if n.shape[0] > n.shape[1] else n for _, _, n in test])
+    train, clean, noisy = bsd68_protocol(8 if quick else None, 4 if quick else None)
 
     def score(model: Any) -> float:
         den = n2v.predict(model, noisy, "SYX")
@@ -183,23 +93,11 @@ def bsd68_curve(quick: bool, device: str, budget_s: float, marks: list[float]) -
         steps, now = ev.step, train_s + (time.perf_counter() - t0)
         if todo and now >= todo[0] and tr.best_model is not None:
             todo.pop(0)
-            curve.append(
-                {
-                    "train_s": now,
-                    "steps": steps,
-                    "psnr": score(tr.best_model),
-                    "psnr_current": score(tr.current_model),
-                    "lr": ev.lr,
-                }
-            )
+            curve.append({"train_s": now, "steps": steps, "psnr": score(tr.best_model),
+                          "psnr_current": score(tr.current_model), "lr": ev.lr})  # fmt: skip
             train_s, t0 = now, time.perf_counter()
         if now >= budget_s:
             tr.stop()
     input_psnr = float(np.mean([psnr(c, n) for c, n in zip(clean, noisy, strict=True)]))
-    return {
-        "input_psnr": input_psnr,
-        "curve": curve,
-        "batch": tr.batch_size,
-        "steps": steps,
-        "patches": steps * tr.batch_size,
-    }
+    return {"input_psnr": input_psnr, "curve": curve, "batch": tr.batch_size, "steps": steps,
+            "patches": steps * tr.batch_size}  # fmt: skip

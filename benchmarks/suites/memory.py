@@ -6,8 +6,8 @@ network's working set.
 * ``folder``: ``napari-n2v train`` on a folder of uncompressed uint16 TIFFs read from disk (256 MB
   files, ``--folder-gb`` in all), with the RSS of importing torch and the engine alone beside it;
 * ``stream``: streamed prediction (``predict_iter`` into a zarr store) of the first ``--planes``
-  planes of a Z×Y×X uint16 zarr (``--stream-shape``, one 1024² chunk per plane tile), after a few
-  training steps on a crop. The stores go to ``--tmp`` and are removed afterwards.
+  planes of a Z×Y×X uint16 zarr (``--stream-shape``, 1024² chunks), after a few training steps on
+  a crop. The data goes to ``--tmp`` and is removed afterwards.
 """
 
 from __future__ import annotations
@@ -65,12 +65,8 @@ def add_args(p: argparse.ArgumentParser) -> None:
 
 def run(a: argparse.Namespace) -> dict[str, Any]:
     if a.quick:
-        a.stack_gb, a.folder_gb, a.steps, a.stream_shape, a.planes = (
-            0.1,
-            "0.25",
-            5,
-            [2, 1024, 2048],
-            1,
+        vars(a).update(
+            stack_gb=0.1, folder_gb="0.25", steps=5, stream_shape=[2, 1024, 2048], planes=1
         )
     a.tmp.mkdir(parents=True, exist_ok=True)
     res: dict[str, Any] = {}

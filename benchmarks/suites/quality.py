@@ -15,14 +15,14 @@ its mean.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmarks.harness.basics import argv, last_json_line, log, noisy_set, psnr, ssim
+from benchmarks.harness import basics as hb
+from benchmarks.harness.child import spawn
 from benchmarks.harness.peer import other, peer_python, run_tool
 
 PUBLISHED = {"n2v_paper_bsd68": 27.71, "juglab_n2v_notebook_bsd68": 27.81}
@@ -42,17 +42,16 @@ print(json.dumps({"done": len(done), "times": done}))
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--parts", default="a,b", help="a (BSD68), b (Set12 self-training) or both")
-    p.add_argument("--budget-a", type=float, default=120.0, help="training seconds per tool, (a)")
-    p.add_argument("--budget-b", type=float, default=60.0, help="seconds per tool and image, (b)")
-    p.add_argument("--steps-b", type=int, help="(b) at this many steps instead of a budget")
-    p.add_argument("--n-test", type=int, help="(a) the first N BSD68 images (default all 68)")
-    p.add_argument("--set12", nargs="+", default=["02", "05", "08"], help="(b) Set12 images")
-    p.add_argument(
-        "--bm3d-budget", type=float, default=0.0, help="seconds of BM3D per part (0: none)"
-    )
-    p.add_argument("--seed", type=int, default=1, help="training seed (the noise is fixed)")
-    p.add_argument("--first", choices=("ours", "peer"), default="ours", help="who runs first")
+    add = p.add_argument
+    add("--parts", default="a,b", help="a (BSD68), b (Set12 self-training) or both")
+    add("--budget-a", type=float, default=120.0, help="training seconds per tool, (a)")
+    add("--budget-b", type=float, default=60.0, help="seconds per tool and image, (b)")
+    add("--steps-b", type=int, help="(b) at this many steps instead of a budget")
+    add("--n-test", type=int, help="(a) the first N BSD68 images (default all 68)")
+    add("--set12", nargs="+", default=["02", "05", "08"], help="(b) Set12 images")
+    add("--bm3d-budget", type=float, default=0.0, help="seconds of BM3D per part (0: none)")
+    add("--seed", type=int, default=1, help="training seed (the noise is fixed)")
+    add("--first", choices=("ours", "peer"), default="ours", help="who runs first")
 
 
 def run(a: argparse.Namespace) -> dict[str, Any]:
@@ -68,65 +67,57 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
     return res
 
 
-def tool_args(
-    data: Path, test: Path, axes: str, a: argparse.Namespace, how: str, out: Path
-) -> list[str]:
-    """The runner's arguments: train on ``data`` (``how``: ``--budget-s T`` or ``--steps N``),
-    denoise ``test`` into ``out``."""
+def denoise(tool: str, a: Any, data: Path, test: Path, axes: str, how: str) -> tuple[Any, Any]:
+    """One runner: train on ``data`` (``how``: ``--budget-s T`` or ``--steps N``), denoise
+    ``test``; (the output, the runner's JSON)."""
+    out = test.with_name(f"{test.stem}_{tool}.npy")
     fixed = "--patch 64 64 --batch 16 --steps-per-epoch 50"
-    return argv("--data", data, "--axes", axes, fixed, how, "--seed", a.seed, "--predict", test,
+    args = hb.argv("--data", data, "--axes", axes, fixed, how, "--seed", a.seed, "--predict", test,
                 "--predict-axes", axes, "--out", out)  # fmt: skip
+    r = run_tool(tool, args)
+    return np.load(out), r
 
 
-def metrics(clean: list[np.ndarray], est: list[np.ndarray]) -> dict[str, Any]:
-    """Mean and per-image PSNR (8-bit protocol) and SSIM."""
-    ps = [psnr(c, e) for c, e in zip(clean, est, strict=True)]
-    ss = [ssim(c, e) for c, e in zip(clean, est, strict=True)]
+def metrics(clean: list[np.ndarray], est: Any) -> dict[str, Any]:
+    ps = [hb.psnr(c, e) for c, e in zip(clean, est, strict=True)]
+    ss = [hb.ssim(c, e) for c, e in zip(clean, est, strict=True)]
     return {"psnr": float(np.mean(ps)), "ssim": float(np.mean(ss)), "psnr_per_image": ps,
             "ssim_per_image": ss}  # fmt: skip
 
 
-def bm3d(noisy: list[np.ndarray], tmp: Path, tag: str, budget: float) -> list[np.ndarray]:
+def bm3d(noisy: Any, tmp: Path, budget: float) -> list[np.ndarray]:
     """BM3D outputs of the first images it reached within ``budget`` seconds (peer venv)."""
-    paths = []
-    for i, n in enumerate(noisy):
-        np.save(tmp / f"{tag}_n{i}.npy", n)
-        paths += [str(tmp / f"{tag}_n{i}.npy"), str(tmp / f"{tag}_b{i}.npy")]
-    cmd = [peer_python(), "-c", BM3D_SCRIPT, str(budget), "25", *paths]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=budget * 4 + 600)
-    if p.returncode != 0:
-        log("BM3D failed:", p.stderr[-2000:])
+    if budget <= 0:
         return []
-    return [np.load(paths[2 * i + 1]) for i in range(last_json_line(p.stdout)["done"])]
+    paths = [str(tmp / f"bm3d_{k}{i}.npy") for i in range(len(noisy)) for k in "io"]
+    for n, path in zip(noisy, paths[::2], strict=True):
+        np.save(path, n)
+    try:
+        cmd = [peer_python(), "-c", BM3D_SCRIPT, str(budget), "25", *paths]
+        _, out, _ = spawn(cmd, timeout=budget * 4 + 600)
+    except RuntimeError as e:
+        hb.log("BM3D failed:", e)
+        return []
+    return [np.load(p) for p in paths[1::2][: hb.last_json_line(out)["done"]]]
 
 
 def part_a(a: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    train = np.stack([n for _, _, n in noisy_set("Train400")])
+    train, clean, noisy = hb.bsd68_protocol(n_test=a.n_test)
+    h, w = noisy.shape[1:]  # reflect-padded to a multiple of 4 for both tools, cropped back
     np.save(tmp / "train.npy", train)
-    test = noisy_set("BSD68", a.n_test)
-    clean, noisy = [c for _, c, _ in test], [n for _, _, n in test]
-    # one S×321×481 stack (portrait images transposed) so that each tool predicts in one call,
-    # reflect-padded to a multiple of 4 for both tools and cropped back
-    tr = [c.shape[0] > c.shape[1] for c in clean]
-    stack = np.stack([n.T if t else n for n, t in zip(noisy, tr, strict=True)])
-    h, w = stack.shape[1:]
-    np.save(tmp / "test.npy", np.pad(stack, ((0, 0), (0, -h % 4), (0, -w % 4)), mode="reflect"))
+    np.save(tmp / "test.npy", np.pad(noisy, ((0, 0), (0, -h % 4), (0, -w % 4)), mode="reflect"))
     res: dict[str, Any] = {"train_shape": list(train.shape), "test_images": len(clean),
                            "budget_s": a.budget_a, "input": metrics(clean, noisy)}  # fmt: skip
     for tool in (a.first, other(a.first)):
-        out = tmp / f"a_{tool}.npy"
         how = f"--budget-s {a.budget_a}"
-        r = run_tool(tool, tool_args(tmp / "train.npy", tmp / "test.npy", "SYX", a, how, out))
-        den = [d.T if t else d for d, t in zip(np.load(out)[:, :h, :w], tr, strict=True)]
-        res[tool] = {**metrics(clean, den), "run": r}
-        log(f"[a] {tool}: {res[tool]['psnr']:.2f} dB after {r['steps']} steps")
-    if a.bm3d_budget > 0:
-        den = bm3d(noisy, tmp, "bsd", a.bm3d_budget)
-        if den:
-            k = len(den)
-            res["bm3d"] = {**metrics(clean[:k], den), "images": k}
-            sub = {t: res[t]["psnr_per_image"][:k] for t in ("ours", "peer", "input")}
-            res["same_subset"] = {t: float(np.mean(v)) for t, v in sub.items()}
+        den, r = denoise(tool, a, tmp / "train.npy", tmp / "test.npy", "SYX", how)
+        res[tool] = {**metrics(clean, den[:, :h, :w]), "run": r}
+        hb.log(f"[a] {tool}: {res[tool]['psnr']:.2f} dB after {r['steps']} steps")
+    if den := bm3d(noisy, tmp, a.bm3d_budget):
+        k = len(den)
+        res["bm3d"] = {**metrics(clean[:k], den), "images": k}
+        sub = {t: res[t]["psnr_per_image"][:k] for t in ("ours", "peer", "input")}
+        res["same_subset"] = {t: float(np.mean(v)) for t, v in sub.items()}
     return res
 
 
@@ -134,22 +125,19 @@ def part_b(a: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     how = f"--steps {a.steps_b}" if a.steps_b else f"--budget-s {a.budget_b}"
     res: dict[str, Any] = {"budget_s": None if a.steps_b else a.budget_b, "steps": a.steps_b,
                            "images": [], "per_image": []}  # fmt: skip
-    for j, (name, clean, noisy) in enumerate(noisy_set("Set12", names=a.set12)):
+    for j, (name, clean, noisy) in enumerate(hb.noisy_set("Set12", names=a.set12)):
         data = tmp / f"s_{name}.npy"
         np.save(data, noisy)
         row: dict[str, Any] = {"image": name, "shape": list(clean.shape)}
         row["input"] = metrics([clean], [noisy])
         first = a.first if j % 2 == 0 else other(a.first)
         for tool in (first, other(first)):
-            out = tmp / f"s_{name}_{tool}.npy"
-            r = run_tool(tool, tool_args(data, data, "YX", a, how, out))
-            row[tool] = metrics([clean], [np.load(out)])
+            den, r = denoise(tool, a, data, data, "YX", how)
+            row[tool] = metrics([clean], [den])
             row[tool].update(steps=r["steps"], train_s=r["train_s"], lr_end=r.get("final_lr"))
-            log(f"[b] {name} {tool}: {row[tool]['psnr']:.2f} dB, {r['steps']} steps")
-        if a.bm3d_budget > 0:
-            den = bm3d([noisy], tmp, f"s{j}", a.bm3d_budget)
-            if den:
-                row["bm3d"] = metrics([clean], den)
+            hb.log(f"[b] {name} {tool}: {row[tool]['psnr']:.2f} dB, {r['steps']} steps")
+        if den := bm3d([noisy], tmp, a.bm3d_budget):
+            row["bm3d"] = metrics([clean], den)
         res["images"].append(name)
         res["per_image"].append(row)
     for key in ("input", "ours", "peer", "bm3d"):

@@ -15,9 +15,7 @@ import argparse
 import math
 import re
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +23,7 @@ import numpy as np
 
 from benchmarks import engine
 from benchmarks.harness.basics import argv, log
-from benchmarks.harness.child import CLI, bar_rate, run_python
-from benchmarks.harness.peer import child_env
+from benchmarks.harness.child import CLI, bar_rate, run_python, spawn
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
@@ -66,9 +63,8 @@ def make_model(path: Path, axes: str) -> Path:
     torch.manual_seed(0)
     cfg = n2v.TrainConfig(axes=axes, device="cpu")
     net = engine.build_unet(cfg, 1).eval()
-    n2v.N2VModel(cfg, net, np.array([300.0], "f4"), np.array([60.0], "f4")).save(
-        path, overwrite=True
-    )
+    model = n2v.N2VModel(cfg, net, np.array([300.0], "f4"), np.array([60.0], "f4"))
+    model.save(path, overwrite=True)
     return path
 
 
@@ -91,27 +87,21 @@ def predict(a: argparse.Namespace) -> dict[str, Any]:
 
     model = make_model(a.tmp / f"m{len(a.model_axes)}d.n2v.safetensors", a.model_axes)
     shape = make_zarr(a.tmp / "vol.zarr", a.zarr_gb)
-    vox = math.prod(shape)
-    gb = round(vox * 4 / 2**30, 3)
+    vox, cl = math.prod(shape), f"cluster_local_{a.workers}"
     res: dict[str, Any] = {"model": "2D" if a.model_axes == "YX" else "3D", "shape": list(shape),
-                           "gb_float32": gb}  # fmt: skip
+                           "gb_float32": round(vox * 4 / 2**30, 3)}  # fmt: skip
     base = argv("predict", model, a.tmp / "vol.zarr", "--device", a.device, "--overwrite")
     cluster = argv("--cluster", f"local:{a.workers}", "--block", a.block)
-    for key, extra in (("single_process", []), (f"cluster_local_{a.workers}", cluster)):
-        out = a.tmp / f"{key}.zarr"
-        dt, text, rss = run_python(CLI, [*base, "--out", str(out), *extra])
-        res[key] = {"seconds": round(dt, 1), "mvox_per_s": round(vox / dt / 1e6, 3),
-                    "peak_rss_mb": round(rss)}  # fmt: skip
-        if extra:
-            m = re.findall(r"workers' peak RSS: ([\d, ]+) MB", text)
-            res[key]["worker_peak_rss_mb"] = [int(x) for x in m[-1].split(",")] if m else []
-            res[key]["block"] = a.block
+    for key, extra in (("single_process", []), (cl, cluster)):
+        dt, text, rss = run_python(CLI, [*base, "--out", str(a.tmp / f"{key}.zarr"), *extra])
+        rate = round(vox / dt / 1e6, 3)
+        res[key] = {"seconds": round(dt, 1), "mvox_per_s": rate, "peak_rss_mb": round(rss)}
         log(key, res[key])
-    x = zarr.open_array(str(a.tmp / "single_process.zarr"))
-    y = zarr.open_array(str(a.tmp / f"cluster_local_{a.workers}.zarr"))
-    slabs = [(np.asarray(x[z : z + 8]), np.asarray(y[z : z + 8])) for z in range(0, shape[0], 8)]
-    diff = max(float(np.abs(p - q).max()) for p, q in slabs)
-    res[f"cluster_local_{a.workers}"]["max_abs_diff_vs_single"] = diff
+    m = re.findall(r"workers' peak RSS: ([\d, ]+) MB", text)
+    res[cl]["worker_peak_rss_mb"] = [int(x) for x in m[-1].split(",")] if m else []
+    x, y = (zarr.open_array(str(a.tmp / f"{key}.zarr")) for key in ("single_process", cl))
+    diff = max(float(np.abs(x[z : z + 8] - y[z : z + 8]).max()) for z in range(0, shape[0], 8))
+    res[cl].update(block=a.block, max_abs_diff_vs_single=diff)
     return res
 
 
@@ -129,14 +119,9 @@ def ddp(a: argparse.Namespace) -> dict[str, Any]:
                    "-m napari_n2v train", folder, "--out", a.tmp / f"ddp{k}.n2v.safetensors",
                    "--overwrite --batch 16 --patch 64 --seed 0 --device cpu --steps",
                    a.ddp_steps)  # fmt: skip
-        t0 = time.perf_counter()
-        env = child_env({"OMP_NUM_THREADS": str(threads)})
-        p = subprocess.run(cmd, capture_output=True, text=True, env=env)
-        if p.returncode != 0:
-            raise RuntimeError(p.stderr[-3000:])
-        per_rank = bar_rate(p.stdout + p.stderr) or math.nan
-        secs = round(time.perf_counter() - t0, 1)
-        res[f"ranks_{k}"] = {"patches_per_s_per_rank": per_rank, "seconds": secs,
+        secs, out, err = spawn(cmd, {"OMP_NUM_THREADS": str(threads)})
+        per_rank = bar_rate(out + err) or math.nan
+        res[f"ranks_{k}"] = {"patches_per_s_per_rank": per_rank, "seconds": round(secs, 1),
                              "patches_per_s_total": per_rank * k,
                              "omp_threads_per_rank": threads}  # fmt: skip
         log("ddp", k, res[f"ranks_{k}"])

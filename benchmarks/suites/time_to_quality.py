@@ -39,17 +39,14 @@ CURVE = ("mark_s", "t_s", "steps", "psnr", "psnr_current", "psnr_best_validated"
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--parts", default="3d,2d", help="comma-separated subset of 3d,2d")
-    p.add_argument(
-        "--budget-3d", type=float, nargs=2, default=[300.0, 598.0], metavar=("OURS", "PEER")
-    )
-    p.add_argument(
-        "--budget-2d", type=float, nargs=2, default=[60.0, 60.0], metavar=("OURS", "PEER")
-    )
-    p.add_argument("--set12", nargs="+", default=["02", "05", "08"], help="Set12 images (2d)")
-    p.add_argument("--seed", type=int, default=1, help="training seed of both tools (> 0)")
-    p.add_argument("--first", choices=("ours", "peer"), default="ours", help="who runs first")
-    p.add_argument("--precision", help="ours: auto | fp32 | bf16 (fp32: a CPU without bf16's path)")
+    add = p.add_argument
+    add("--parts", default="3d,2d", help="comma-separated subset of 3d,2d")
+    add("--budget-3d", type=float, nargs=2, default=[300.0, 598.0], metavar=("OURS", "PEER"))
+    add("--budget-2d", type=float, nargs=2, default=[60.0, 60.0], metavar=("OURS", "PEER"))
+    add("--set12", nargs="+", default=["02", "05", "08"], help="Set12 images (2d)")
+    add("--seed", type=int, default=1, help="training seed of both tools (> 0)")
+    add("--first", choices=("ours", "peer"), default="ours", help="who runs first")
+    add("--precision", help="ours: auto | fp32 | bf16 (fp32: a CPU without bf16's path)")
 
 
 def marks_for(task: str, tool: str, budget: float) -> list[float]:
@@ -58,9 +55,7 @@ def marks_for(task: str, tool: str, budget: float) -> list[float]:
     return m if len(m) >= 3 else [round(budget * k / 4, 3) for k in (1, 2, 3, 4)]
 
 
-def curve_run(
-    tool: str, task: str, files: dict[str, Path], budget: float, a: argparse.Namespace, tag: str
-) -> dict[str, Any]:
+def curve_run(tool: str, task: str, files: dict[str, Path], budget: float, a: Any, tag: str) -> Any:
     """One training run of ``tool`` with a PSNR curve at the marks; its own final output scored."""
     axes = "ZYX" if task == "3d" else "YX"
     data, out = files["data"], files["data"].with_name(f"{files['data'].stem}_{tool}_out.npy")
@@ -72,18 +67,12 @@ def curve_run(
         args += PEER_3D if task == "3d" else PEER_2D
     elif a.precision:
         args += ["--precision", a.precision]
-    before = loadavg()
-    r = run_tool(tool, args, timeout=3 * budget + 1200)
-    curve = [{k: m[k] for k in CURVE if k in m} for m in r.pop("marks")]
-    final = psnr(np.load(files["clean"]), np.load(out))
+    res: dict[str, Any] = {"budget_s": budget, "loadavg_before": loadavg()}
+    res["run"] = r = run_tool(tool, args, timeout=3 * budget + 1200)
+    res["curve"] = curve = [{k: m[k] for k in CURVE if k in m} for m in r.pop("marks")]
+    res["final_psnr"] = psnr(np.load(files["clean"]), np.load(out))
     log(f"[{tag}] {tool}: " + ", ".join(f"{c['mark_s']:g}s {c['psnr']:.2f}" for c in curve))
-    return {
-        "budget_s": budget,
-        "curve": curve,
-        "final_psnr": final,
-        "loadavg_before": before,
-        "run": r,
-    }
+    return res
 
 
 def headline(ours: dict[str, Any], peer: dict[str, Any]) -> dict[str, Any]:
@@ -103,24 +92,20 @@ def headline(ours: dict[str, Any], peer: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def pair(task: str, tag: str, files: dict[str, Path], budgets: list[float], first: str,
-         a: argparse.Namespace) -> dict[str, Any]:  # fmt: skip
-    """Both tools' curves on one task (``budgets``: ours, peer) and the headline."""
-    res = {}
+def pair(task: str, name: str, clean: np.ndarray, noisy: np.ndarray, first: str,
+         a: argparse.Namespace, tmp: Path) -> dict[str, Any]:  # fmt: skip
+    """Both tools' curves on one task and the headline."""
+    tag, budgets = (task, a.budget_3d) if task == "3d" else (f"2d {name}", a.budget_2d)
+    files = {"data": tmp / f"{name}.npy", "clean": tmp / f"{name}_clean.npy"}
+    np.save(files["data"], noisy)
+    np.save(files["clean"], clean)
+    res: dict[str, Any] = {"input_psnr": psnr(clean, noisy)}
     for tool in (first, other(first)):
         res[tool] = curve_run(tool, task, files, budgets[tool == "peer"], a, tag)
     res["headline"] = h = headline(res["ours"], res["peer"])
     log(f"[{tag}] peer {h['peer_psnr']:.2f} dB at {h['peer_budget_s']:g} s; ours reaches it at "
         f"{h['ours_mark_s'] or '(not reached)'} s")  # fmt: skip
     return res
-
-
-def task_files(tmp: Path, tag: str, clean: np.ndarray, noisy: np.ndarray) -> dict[str, Path]:
-    """The noisy training data and the clean reference, saved for the runners."""
-    files = {"data": tmp / f"{tag}.npy", "clean": tmp / f"{tag}_clean.npy"}
-    np.save(files["data"], noisy)
-    np.save(files["clean"], clean)
-    return files
 
 
 def run(a: argparse.Namespace) -> dict[str, Any]:
@@ -131,17 +116,13 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
     res: dict[str, Any] = {"loadavg_start": loadavg()}
     if "3d" in a.parts:
         clean = synthetic_3d()
-        noisy = add_noise(clean, seed=1)
-        files = task_files(tmp, "vol", clean, noisy)
-        pr = pair("3d", "3d", files, a.budget_3d, a.first, a)
-        res["3d"] = {"shape": list(clean.shape), "input_psnr": psnr(clean, noisy), **pr}
+        pr = pair("3d", "vol", clean, add_noise(clean, seed=1), a.first, a, tmp)
+        res["3d"] = {"shape": list(clean.shape), **pr}
     if "2d" in a.parts:
         rows = []
         for j, (name, clean, noisy) in enumerate(noisy_set("Set12", names=a.set12)):
-            files = task_files(tmp, name, clean, noisy)
             first = a.first if j % 2 == 0 else other(a.first)
-            pr = pair("2d", f"2d {name}", files, a.budget_2d, first, a)
-            rows.append({"image": name, "input_psnr": psnr(clean, noisy), **pr})
+            rows.append({"image": name, **pair("2d", name, clean, noisy, first, a, tmp)})
         res["2d"] = {"per_image": rows}
     res["loadavg_end"] = loadavg()
     return res

@@ -21,7 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
 #: Seconds between two renders of the bar and the status line (1 Hz); the Train widget redraws the
 #: loss plot in the same event-loop pass. Any repaint of napari's window re-composites its OpenGL
 #: canvas, which a software renderer (VMs, remote desktops, CI's Xvfb) does on the CPU, taking time
-#: from training; a loss curve and an ETA need no more than this (`python -m benchmarks run widget`).
+#: from training; a loss curve and an ETA need no more than this (measured by the retired widget
+#: benchmark suite: `git log -- benchmarks/suites/widget.py`).
 RENDER_S = 1.0
 #: Steps after the first reported one before the widget tells an ETA (the pace is known by then).
 ETA_STEPS = 2
