@@ -48,9 +48,8 @@ CAVEATS = """## Caveats
   processes and report medians and ratios, which load distorts less than absolute figures.
 - **Same network, own defaults.** Both tools train a U-Net of depth 2 with 32 first-level filters
   (ours: the CSBDeep/CAREamics decoder widths); learning rate, masking, scheduler and precision are
-  each tool's own. Our default network on a CPU has 16 filters in 3D and in fp32 2D: the rate rows
-  use 32 like the peer unless they say otherwise; end-to-end and time to quality use each tool's
-  defaults.
+  each tool's own. Our default network on a CPU has 16 filters: the rate rows use 32 like the peer
+  unless they say otherwise; end-to-end and time to quality use each tool's defaults.
 - **Which model.** Ours returns the validation-best model, the peer its last weights: its curve can
   fall, and time to quality measures that difference too.
 - **PSNR.** The 8-bit data sets use the paper's protocol (peak 255, output unclipped); the nuclei
