@@ -88,7 +88,8 @@ def as_blend(blind: Score, noise_var: float) -> Score:
     per-pixel amount, so paired comparisons keep their pairing."""
     m = max(blind.mean - noise_var, noise_var / 100)
     delta = m * noise_var / (m + noise_var) - m
-    sums = None if blind.block_sums is None else blind.block_sums + delta * blind.block_counts
+    sums, counts = blind.block_sums, blind.block_counts
+    sums = None if sums is None or counts is None else sums + delta * counts
     return dataclasses.replace(
         blind, mean=blind.mean + delta, ci_low=blind.ci_low + delta, ci_high=blind.ci_high + delta,
         block_sums=sums,
