@@ -87,7 +87,7 @@ def test_param_count_matches_the_built_network(kw, channels):
 
 
 def test_estimate_scales_with_voxels_dtype_and_width():
-    cfg = TrainConfig(axes="YX")
+    cfg = TrainConfig(axes="YX", n_filters=32)  # the documented figure's width
     one = mp.train_bytes(cfg, 1, (64, 64), BF16)
     assert mp.train_bytes(cfg, 1, (128, 128), BF16) == pytest.approx(4 * one, rel=1e-6)
     assert mp.train_bytes(cfg, 1, (64, 64), None) > 1.8 * one  # fp32 activations: twice the bytes

@@ -96,7 +96,7 @@ def test_training_across_files_left_on_disk_denoises(tmp_path):
     cleans, paths = _noisy_set(tmp_path)
     images = [read_image(p, lazy=True).data for p in paths]
     images[2] = zarr.array(np.asarray(images[2]))  # mixed kinds: memmap, memmap, zarr
-    cfg = TrainConfig(axes="TYX", steps=50, batch_size=8, patch_size=(32, 32), seed=0)
+    cfg = TrainConfig(axes="TYX", steps=50, batch_size=8, patch_size=(32, 32), seed=0, n_filters=32)
     cfg = cfg.replace(device="cpu", val_patches=16)
     trainer = Trainer(images, cfg, image_names=[p.name for p in paths])
     parts = trainer.data.sources.train + trainer.data.sources.val
