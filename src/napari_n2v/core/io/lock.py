@@ -181,11 +181,17 @@ def release(target: Path, token: str) -> None:
 
 
 # --- what dead writers left -----------------------------------------------------------------------
-def remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
+def remove(path: Path, tries: int = 10) -> None:
+    """Delete a file or folder. A folder is retried a few times: zarr 3 writes chunks from its own IO
+    thread, so a write in flight when Ctrl-C arrives can land after the first sweep."""
+    if not (path.is_dir() and not path.is_symlink()):
         path.unlink(missing_ok=True)
+        return
+    for _ in range(tries):
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.lexists(path):
+            return
+        time.sleep(0.05)
 
 
 def _leftovers(target: Path) -> list[Path]:
