@@ -66,12 +66,11 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
                     tmp / "out.npy", "--ref", tmp / "clean512.npy"),
     }  # fmt: skip
     # --stack 2: two copies of the volume give the peer 16 batches per epoch without inflating its
-    # RSS; --filters 32: the peer's width (our CPU default is 16 in 3D and in fp32 2D)
-    extra = {"3d": {"peer": ["--stack", "2"], "ours": ["--filters", "32"]},
-             "2d": {"ours": ["--filters", "32"]}}  # fmt: skip
+    # RSS; --filters 32: the peer's width for the rate rows (our CPU default is 16); e2e: defaults
     prec = ["--precision", a.precision] if a.precision else []
-    extra = {p: {"peer": extra.get(p, {}).get("peer", []),
-                 "ours": extra.get(p, {}).get("ours", []) + prec} for p in PARTS}  # fmt: skip
+    extra = {"2d": {"peer": [], "ours": ["--filters", "32", *prec]},
+             "3d": {"peer": ["--stack", "2"], "ours": ["--filters", "32", *prec]},
+             "e2e": {"peer": [], "ours": prec}}  # fmt: skip
     runs = {p: alternate(a.reps, args[p], p, extra.get(p), tools) for p in parts}
     if a.ours_only:
         return {"runs": runs, "ratios": {}}

@@ -102,13 +102,15 @@ class PredictForm(QWidget):
         self.status = _wrapping("")
         self._layout()
         self.files_button.toggled.connect(self._on_mode)
-        self._n_dim = 2
-        self.tiles.precision.currentTextChanged.connect(self._on_precision)
+        self._n_dim = 2  # the shown model's, for the device line
+        self.tiles.precision.currentTextChanged.connect(self._show_device)
         self._on_mode()
 
-    def _on_precision(self, precision: str) -> None:
+    def _show_device(self, *_args: object) -> None:
+        """Where the model runs and in which precision (core.device.autocast_dtype)."""
         from napari_n2v.core.plan.machine import describe_device
 
+        precision = self.tiles.precision.currentText()
         self.device_label.setText(describe_device("auto", precision, n_dim=self._n_dim))
 
     def _layout(self) -> None:
@@ -170,13 +172,9 @@ class PredictForm(QWidget):
 
     def show_model(self, model: N2VModel | None) -> None:
         """Describe ``model`` (in red when there is none) and set tile/overlap/device from it."""
-        from napari_n2v.core.plan.machine import describe_device
-
         _set_red(self.model_label, model is None)
-        # The device and its precision for this model (core.device.autocast_dtype).
         self._n_dim = 3 if model is not None and model.is_3d else 2
-        precision = self.tiles.precision.currentText()
-        self.device_label.setText(describe_device("auto", precision, n_dim=self._n_dim))
+        self._show_device()
         if model is None:
             self.model_label.setText("No model yet: train one or load a file.")
             return

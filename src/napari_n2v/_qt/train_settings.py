@@ -104,10 +104,9 @@ class TrainSettings(QWidget):
             f"{max_masked_pixels(tuple(patch))} for a {' × '.join(map(str, patch))} patch."
         )
         n_dim = 3 if self._is_3d else 2
+        device, precision = self.adv.device.currentText(), self.adv.precision.currentText()
         try:  # what "auto" means on this machine: the plan's defaults (core.plan.defaults)
-            machine = resolve_machine(
-                self.adv.device.currentText(), self.adv.precision.currentText(), n_dim
-            )
+            machine = resolve_machine(device, precision, n_dim)
             d = defaults_for(machine, self._is_3d)
             self.batch.setSpecialValueText(f"auto ({d.batch_size})")
             self.adv.n_filters.setSpecialValueText(f"auto ({d.n_filters})")
@@ -121,10 +120,7 @@ class TrainSettings(QWidget):
             self.batch.setSpecialValueText("auto")
             self.adv.n_filters.setSpecialValueText("auto")
         # What the run will use: the device, its instruction set and its precision.
-        text = describe_device(
-            self.adv.device.currentText(), self.adv.precision.currentText(), n_dim=n_dim
-        )
-        self.device_label.setText(text)
+        self.device_label.setText(describe_device(device, precision, n_dim=n_dim))
 
     def _patch(self) -> tuple[int, ...] | None:
         """The patch size asked for, or None for the engine default (any side left at "auto")."""

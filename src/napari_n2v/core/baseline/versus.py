@@ -34,8 +34,6 @@ _BLIND: dict[str, Callable[..., np.ndarray]] = {
 }
 #: The other methods' ordinary filter, scored at N2V's masked pixels.
 _FILTERS: dict[str, Callable[..., np.ndarray]] = {
-    "gaussian": F.gaussian,
-    "median": F.median,
     "nlm": F.nl_means,
     "bm3d": F.bm3d_filter,
 }
@@ -118,14 +116,11 @@ def compare_with_baselines(
 
     best = result.best
     blind = _BLIND.get(best.method)
-    plain = _FILTERS[best.method]
 
     def base_fn(masked: np.ndarray) -> np.ndarray:
-        if (
-            blind is not None
-        ):  # the blind filter never sees the hidden pixel: no penalty for masking
+        if blind is not None:  # never sees the hidden pixel: no penalty for masking
             return np.asarray(blind(masked, best.param, axes, footprint))
-        return np.asarray(plain(masked, best.param, axes=axes))
+        return np.asarray(_FILTERS[best.method](masked, best.param, axes=axes))
 
     # the same masked pixels (same seed) for both: the noise term cancels in the paired difference
     def score(fn: Any) -> Score:

@@ -77,12 +77,6 @@ def _sizes(values: tuple[int, ...]) -> str:
     return ",".join(map(str, values))
 
 
-def _bf16_differs(kind: str, is_3d: bool, what: str) -> str:
-    """' (32 with native bf16)' where the bf16 default of ``what`` differs from the fp32 one."""
-    fp32, bf16 = (getattr(defaults_for_kind(kind, p, is_3d), what) for p in ("fp32", "bf16"))
-    return f" ({bf16} with native bf16)" if bf16 != fp32 else ""
-
-
 def describe_train_defaults() -> dict[str, str]:
     """What each open training setting means, in words, for the CLI help (read from the table)."""
     by_kind = {"cpu": "CPU", "cuda": "CUDA", "mps": "Apple MPS"}
@@ -90,11 +84,7 @@ def describe_train_defaults() -> dict[str, str]:
     for kind, name in by_kind.items():
         b2, b3 = defaults_for_kind(kind, "fp32", False), defaults_for_kind(kind, "fp32", True)
         batch.append(f"{name} {b2.batch_size} in 2D, {b3.batch_size} in 3D")
-        f2, f3 = (
-            f"{b.n_filters}" + _bf16_differs(kind, is_3d, "n_filters")
-            for is_3d, b in ((False, b2), (True, b3))
-        )
-        filters.append(f"{name} {f2} in 2D, {f3} in 3D")
+        filters.append(f"{name} {b2.n_filters} in 2D, {b3.n_filters} in 3D")
     return {
         "batch": "; ".join(batch) + " (on CUDA lowered to fit free memory)",
         "filters": "; ".join(filters),
