@@ -23,6 +23,8 @@ from napari_n2v.core.train.trainer import train
 from ..conftest import blobs
 
 FP32 = PredictConfig(device="cpu", precision="fp32")
+#: The network alone, as a zoo consumer runs it (without our blend with the input).
+NET = PredictConfig(device="cpu", precision="fp32", blend=False)
 TINY = dict(
     steps=2,
     batch_size=2,

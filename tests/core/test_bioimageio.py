@@ -19,7 +19,7 @@ from napari_n2v.core.model.unet import build_unet
 from napari_n2v.core.zoo import arch as zoo_arch
 from napari_n2v.core.zoo.api import export_bioimageio, is_zoo_package, load_package
 
-from .bioimageio_helpers import FP32, member, npy, offline, rdf
+from .bioimageio_helpers import FP32, NET, member, npy, offline, rdf
 from .bioimageio_helpers import exported as export_once
 
 KINDS = ["2d", "3d", "2ch"]
@@ -83,7 +83,7 @@ def test_test_tensors_are_our_prediction_and_torchscript_reproduces_them(exporte
     model, _, _, path = exported[kind]
     x, y = npy(path, "test_input.npy"), npy(path, "test_output.npy")  # (1, C, [Z,] Y, X)
     spatial = "ZYX" if model.is_3d else "YX"
-    np.testing.assert_allclose(model.predict(x[0], "C" + spatial, FP32), y[0], rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(model.predict(x[0], "C" + spatial, NET), y[0], rtol=1e-5, atol=1e-4)
     net = torch.jit.load(io.BytesIO(member(path, "weights_torchscript.pt")))
     shape = (1, -1, *[1] * len(spatial))
     mean = torch.tensor(model.mean).reshape(shape)

@@ -20,7 +20,7 @@ from napari_n2v.core.zoo.api import (
     load_package,
 )
 
-from .bioimageio_helpers import DATA, FP32, TINY, exported, member, npy, offline, rewrite
+from .bioimageio_helpers import DATA, FP32, NET, TINY, exported, member, npy, offline, rewrite
 
 CAREAMICS = ["careamics_n2v_2d", "careamics_n2v2_2d", "careamics_n2v_2ch"]
 
@@ -135,7 +135,7 @@ def test_foreign_torchscript_runs_only_when_trusted(ours, tmp_path):
         ts = load_package(other, device="cpu", trust=True)
     assert isinstance(ts, TorchScriptModel) and not ts.trainable
     np.testing.assert_allclose(
-        ts.predict(img, "YX", FP32), model.predict(img, "YX", FP32), rtol=1e-4, atol=1e-3
+        ts.predict(img, "YX", FP32), model.predict(img, "YX", NET), rtol=1e-4, atol=1e-3
     )
     with pytest.raises(N2VError, match="predict"):
         ts.save(tmp_path / "x.n2v.safetensors")

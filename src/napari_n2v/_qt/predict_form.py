@@ -35,7 +35,16 @@ if TYPE_CHECKING:  # pragma: no cover
 #: Colour of problems (the Train widget's error line uses the same).
 PROBLEM_COLOUR = "#e5534b"
 #: Attributes of :class:`TileSettings` that the form shows as its own (tests and scripts set them).
-_TILE_ATTRS = ("tile_spin", "tile_z_spin", "overlap_spin", "batch_spin", "tta", "tta_check")
+_TILE_ATTRS = (
+    "tile_spin",
+    "tile_z_spin",
+    "overlap_spin",
+    "batch_spin",
+    "tta",
+    "tta_check",
+    "blend",
+    "blend_check",
+)
 
 
 def set_combo_items(combo: QComboBox, items: list[str], keep: str) -> None:

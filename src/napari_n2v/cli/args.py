@@ -155,6 +155,13 @@ def predict_args(q: argparse.ArgumentParser) -> None:
     q.add_argument("--batch", type=int, help=f"tiles per pass (default: {auto_p['batch']})")
     q.add_argument("--tta", action="store_true", help="average the 8 flips/rotations (8x slower)")
     q.add_argument(
+        "--no-blend",
+        dest="blend",
+        action="store_false",
+        help="the network's output alone, without the share of the input that training measured "
+        "to lower the error (the model's blend weight)",
+    )
+    q.add_argument(
         "--qc",
         action="store_true",
         help="judge the result without a clean image: does the residual look like the noise, and is "

@@ -23,6 +23,7 @@ def predict_config(args: argparse.Namespace) -> Any:
         device=args.device,
         precision=args.precision,
         tta=args.tta,
+        blend=args.blend,
     )
 
 

@@ -90,8 +90,10 @@ class BaselineResult:
             by = f"by ~{gap:.1f} dB" if gap >= 0.05 else "(by under 0.1 dB)"
             return f"N2V is better {by} than the best classical baseline, {name}."
         if verdict == "b":
-            by = f"~{-gap:.1f} dB better" if -gap >= 0.05 else "within 0.1 dB"
-            return f"{name[0].upper()}{name[1:]} is as good as N2V ({by}): use it, or train longer."
+            head = f"{name[0].upper()}{name[1:]}"
+            if -gap < 0.05:
+                return f"{head} is as good as N2V (within 0.1 dB): use it, or train longer."
+            return f"{head} beats N2V by ~{-gap:.1f} dB: use it, or train longer."
         return f"Too close to call: N2V and {name} score the same within the 95% interval."
 
 

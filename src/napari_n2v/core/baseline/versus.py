@@ -79,13 +79,15 @@ def central_crop(image: Any, axes: str, is_3d: bool) -> np.ndarray:
     return np.asarray(image[tuple(index)], dtype=np.float32)
 
 
-def as_blend(blind: Score, noise_var: float) -> Score:
-    """The score of the blend the baseline delivers (``alpha * noisy + (1 - alpha) * blind``), from its
-    blind score: the blind output's error is independent of the pixel's noise, so the blend's MSE is
-    ``m v / (m + v)`` for a blind MSE ``m`` and noise variance ``v``. Every block is shifted by the same
-    per-pixel amount, so paired comparisons keep their pairing."""
+def as_blend(blind: Score, noise_var: float, weight: float | None = None) -> Score:
+    """The score of the blend ``alpha * noisy + (1 - alpha) * blind`` (what a baseline delivers, and
+    N2V with its measured blend weight), from the blind score: the blind output's error is independent
+    of the pixel's noise, so the blend's MSE is ``alpha² v + (1 - alpha)² m`` for a blind MSE ``m`` and
+    noise variance ``v``; ``weight=None`` takes the best ``alpha = m / (m + v)`` (MSE ``m v / (m + v)``).
+    Every block is shifted by the same per-pixel amount, so paired comparisons keep their pairing."""
     m = max(blind.mean - noise_var, noise_var / 100)
-    delta = m * noise_var / (m + noise_var) - m
+    a = m / (m + noise_var) if weight is None else weight
+    delta = a * a * noise_var + (1 - a) ** 2 * m - m
     sums, counts = blind.block_sums, blind.block_counts
     sums = None if sums is None or counts is None else sums + delta * counts
     return dataclasses.replace(
@@ -106,7 +108,9 @@ def compare_with_baselines(
 ) -> Comparison:
     """Score ``model`` and the calibrated ``methods`` on (a central crop of) ``image``."""
     crop = central_crop(image, axes, model.is_3d)  # the scores are per pixel: seconds, not minutes
-    config = config or PredictConfig()
+    # the network's own output is scored (a blend would mix in the hidden pixel's replacement), and
+    # its blend with the input credited like the baselines' below
+    config = dataclasses.replace(config or PredictConfig(), blend=False)
     result = baseline(
         crop, axes, methods=methods, footprint=footprint, rng=np.random.default_rng(seed)
     )
@@ -128,6 +132,9 @@ def compare_with_baselines(
         return masked_score(fn, crop, rng, footprint=footprint, axes=axes)
 
     n2v = score(n2v_fn)
+    keep = float(getattr(model, "blend", 0.0))
+    if keep > 0:
+        n2v = as_blend(n2v, result.noise_var, keep)
     base = score(base_fn)
     if blind is not None and best.output == "mix":
         base = as_blend(base, result.noise_var)

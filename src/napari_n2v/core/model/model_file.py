@@ -60,6 +60,7 @@ def encode_meta(
     name: str,
     steps_trained: int,
     sample_axes: str = "",
+    blend: float = 0.0,
 ) -> dict[str, str]:
     """The file's metadata (all strings, as safetensors wants)."""
     meta = {
@@ -74,6 +75,8 @@ def encode_meta(
     }
     if sample_axes:
         meta["sample_axes"] = sample_axes
+    if blend:
+        meta["blend"] = repr(float(blend))
     return meta
 
 
@@ -87,6 +90,7 @@ class ModelMeta:
     history: list[dict[str, Any]]
     name: str
     steps_trained: int
+    blend: float = 0.0
 
 
 def decode_meta(meta: dict[str, str], default_name: str) -> ModelMeta:
@@ -99,7 +103,15 @@ def decode_meta(meta: dict[str, str], default_name: str) -> ModelMeta:
         history=list(json.loads(meta.get("history", "[]"))),
         name=meta.get("name", default_name),
         steps_trained=int(meta.get("steps_trained", 0)),
+        blend=check_blend(float(meta.get("blend", "0"))),
     )
+
+
+def check_blend(w: float) -> float:
+    """A stored blend weight, checked: a share of the input in [0, 1) (ValueError otherwise)."""
+    if not 0.0 <= w < 1.0:
+        raise ValueError(f"blend weight {w} is not in [0, 1)")
+    return w
 
 
 def split_sample(

@@ -57,6 +57,7 @@ def load_model(path: str | Path, device: str = "auto", *, trust: bool = False) -
         steps_trained=decoded.steps_trained,
         sample=sample,
         sample_axes=sample_axes,
+        blend=decoded.blend,
     )
 
 

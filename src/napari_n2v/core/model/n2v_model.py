@@ -70,6 +70,9 @@ class N2VModel:
     steps_trained: int = 0
     sample: np.ndarray | None = field(default=None, repr=False)
     sample_axes: str = ""
+    #: The share of the noisy input a prediction keeps (0: the network's output alone); the training
+    #: run measures it (:mod:`napari_n2v.core.train.blend`).
+    blend: float = 0.0
 
     def __post_init__(self) -> None:
         if self.config.n_filters is None:  # record the network's real width (a device default)
@@ -113,7 +116,7 @@ class N2VModel:
             axes = self.sample_axes
         meta = encode_meta(
             self.config.to_json(), self.mean, self.std, self.history, self.name, self.steps_trained,
-            axes,
+            axes, self.blend,
         )  # fmt: skip
         return write_model_file(path, state, meta, overwrite=overwrite)
 
@@ -130,4 +133,5 @@ class N2VModel:
         return (
             f"{'3D' if self.is_3d else '2D'} {kind}{struct}, {ch}, depth {c.depth}, {c.n_filters} filters, "
             f"trained {self.steps_trained} steps"
+            + (f", keeps {self.blend:.0%} of the input" if self.blend > 0 else "")
         )

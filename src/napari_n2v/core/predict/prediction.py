@@ -155,6 +155,7 @@ def predict_iter(
         # the fused copy in bf16 outright: the same output as autocast (every op ran in bf16 there
         # too), without the per-call casts; 3D ~5% faster on an AVX512-BF16 CPU
         net, edge_net, amp, x_dtype = net.to(dt), edge_net.to(dt), nullcontext(), dt
+    keep = float(getattr(model, "blend", 0.0)) if config.blend else 0.0
     reach = max(model.halo)
     edge = [near_block_edge(t, reach) for t in tiles]
     # per sample, the tiles near a block edge first, so that a batch is mostly of one kind
@@ -166,7 +167,7 @@ def predict_iter(
     for i in range(0, len(jobs), batch):
         chunk = [(s, tiles[k], edge[k]) for s, k in jobs[i : i + batch]]
         blocks = [read_padded(image, layout, s, t.read) for s, t, _ in chunk]
-        x = torch.from_numpy(np.stack(blocks).astype(np.float32, copy=False)).to(device)
+        raw = x = torch.from_numpy(np.stack(blocks).astype(np.float32, copy=False)).to(device)
         if not torch.isfinite(x).all():
             raise N2VError(
                 "the image contains NaN or infinite values: replace them (e.g. with 0) first."
@@ -176,7 +177,10 @@ def predict_iter(
         with torch.inference_mode(), amp, out_of_memory_hint(hint):
             use = edge_net if any(e for _, _, e in chunk) else net
             y = _tta(use, x) if config.tta else use(x)
-        y = (y.float() * std + mean).cpu().numpy()
+        y = y.float() * std + mean
+        if keep:  # the blend the training measured (core/train/blend.py)
+            y = torch.lerp(y, raw, keep)
+        y = y.cpu().numpy()
         for (s, t, _), block in zip(chunk, y, strict=True):
             crop = (slice(None), *t.crop)
             out[layout.index(s, t.write)] = layout.from_block(block[crop])

@@ -24,6 +24,7 @@ from napari_n2v.core.model.n2v_model import N2VModel
 from napari_n2v.core.model.unet import build_unet
 from napari_n2v.core.plan.train_plan import TrainPlan, plan_training
 from napari_n2v.core.progress import TrainProgress, drain
+from napari_n2v.core.train.blend import blend_weight
 from napari_n2v.core.train.checkpointing import Checkpointer, Checkpointing, resumed_model
 from napari_n2v.core.train.distributed import Ranks
 from napari_n2v.core.train.parts import (
@@ -181,6 +182,7 @@ class Trainer:
         best = self.best_model
         if best is None:
             raise N2VError("training stopped before the first step: no model was trained.")
+        best.blend = blend_weight(self._best.best_val, d, self.plan.blind_spot.extent)
         if note := hook.finish():
             yield InfoEvent(note)
         return best

@@ -88,6 +88,8 @@ def readme(model: N2VModel, description: str, note: str = "") -> str:
         f"batch norm {'on' if c.batch_norm else 'off'}",
         "normalisation mean": [round(float(v), 6) for v in model.mean],
         "normalisation std": [round(float(v), 6) for v in model.std],
+        "blend with the input": f"napari-n2v keeps {model.blend:.0%} of the noisy input in its "
+        "output (measured in training); the package's network output is without it",
     }
     table = "\n".join(f"| {k} | {v} |" for k, v in rows.items())
     cites = "\n".join(f"- {CITATIONS[k][0]} doi:{CITATIONS[k][1]}" for k in citation_keys(model))
@@ -119,8 +121,8 @@ spot (see the table); it does not sharpen blur. Use it on data like its training
 
 Noise2Void needs no clean images, so there is no ground-truth score: the checkpoint kept is the one
 with the lowest blind-spot loss on held-out patches of the training data (the history is in
-`napari_n2v_model.json`). The package's test output is napari-n2v's own prediction of its test
-input; bioimageio.spec validated the package before it was written. Judge the result on your data
+`napari_n2v_model.json`). The package's test output is the network's own prediction of its test
+input (without napari-n2v's blend with the input); bioimageio.spec validated the package before it was written. Judge the result on your data
 by eye (the cover shows noisy | denoised) and, if you have one, against a clean reference.
 {test_data}
 ## Cite

@@ -62,6 +62,7 @@ def model_json(model: N2VModel) -> dict[str, Any]:
         "history": model.history,
         "name": model.name,
         "steps_trained": model.steps_trained,
+        "blend": model.blend,
         "network_kwargs": network_kwargs(model),
     }
 
@@ -150,6 +151,7 @@ def _on_cpu(model: N2VModel) -> N2VModel:
         history=model.history,
         name=model.name,
         steps_trained=model.steps_trained,
+        blend=model.blend,
         sample=model.sample,
         sample_axes=model.sample_axes,
     )
@@ -160,7 +162,8 @@ def _write_files(
 ) -> dict[str, Any]:
     """Every file of the package, in ``work``; returns them by role."""
     axes = "C" + ("ZYX" if model.is_3d else "YX")
-    cfg = PredictConfig(device="cpu", precision="fp32", tile_shape=block.shape[1:])
+    # the package's network alone: a zoo consumer runs it without our blend with the input
+    cfg = PredictConfig(device="cpu", precision="fp32", tile_shape=block.shape[1:], blend=False)
     out = model.predict(block, axes, cfg).astype(np.float32)  # (C, [Z,] Y, X)
     f: dict[str, Any] = {
         "sample_shape": block.shape[1:],

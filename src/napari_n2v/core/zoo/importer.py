@@ -26,6 +26,7 @@ import torch
 from napari_n2v.core.config import TrainConfig
 from napari_n2v.core.device import resolve_device
 from napari_n2v.core.errors import N2VError, TrustRequired
+from napari_n2v.core.model.model_file import check_blend
 from napari_n2v.core.model.n2v_model import N2VModel
 from napari_n2v.core.model.unet import build_unet
 from napari_n2v.core.zoo.package import Package
@@ -149,6 +150,7 @@ def _load_ours(pkg: Package) -> N2VModel:
         else:
             network = build_unet(config, channels=int(mean.shape[0]))
         network.load_state_dict(state, strict=True)
+        blend = check_blend(float(meta.get("blend") or 0.0))
     except (KeyError, ValueError, RuntimeError, TypeError) as err:
         msg = " ".join(str(err).split())[:300]
         raise N2VError(f"{pkg.label} has inconsistent contents and cannot be used: {msg}") from err
@@ -160,6 +162,7 @@ def _load_ours(pkg: Package) -> N2VModel:
         history=list(meta.get("history") or []),
         name=str(meta.get("name") or pkg.name),
         steps_trained=int(meta.get("steps_trained") or 0),
+        blend=blend,
     )
 
 
